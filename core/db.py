@@ -1,0 +1,95 @@
+"""Database set-up: tortoise config, connect/close, migrations.
+
+The schema always comes from the committed migrations in core/migrations
+(`leadwire migrate`); ``generate_schemas`` is used only by the test fixtures,
+and a test checks that the migrations build the same schema as the models.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise import Tortoise
+from tortoise.migrations.executor import MigrationExecutor
+
+from leadwire.core.models import MODEL_MODULES
+from leadwire.core.settings import Settings
+
+APP_LABEL = "leadwire"
+MIGRATIONS_MODULE = "leadwire.core.migrations"
+
+
+def tortoise_config(database_url: str, *, pool_max: int = 20) -> dict[str, Any]:
+    url = database_url
+    if not url.startswith("sqlite:"):
+        sep = "&" if "?" in url else "?"
+        if "maxsize=" not in url:
+            url += f"{sep}maxsize={pool_max}"
+            sep = "&"
+        if "minsize=" not in url:
+            url += f"{sep}minsize=1"
+    return {
+        "connections": {"default": url},
+        "apps": {
+            APP_LABEL: {
+                "models": list(MODEL_MODULES),
+                "default_connection": "default",
+                "migrations": MIGRATIONS_MODULE,
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+# For `tortoise -c leadwire.core.db.MIGRATIONS_CONFIG makemigrations` (developers
+# only): the autodetector compares models with the committed migrations and
+# needs no real database.
+MIGRATIONS_CONFIG = tortoise_config("sqlite://:memory:")
+
+
+async def init_db(settings: Settings, *, global_fallback: bool = False) -> None:
+    """Connect the ORM. ``global_fallback`` is needed when requests run in other
+    tasks than the one that initialised it (uvicorn's lifespan)."""
+    await Tortoise.init(
+        config=tortoise_config(settings.database_url.reveal(), pool_max=settings.db_pool_max),
+        _enable_global_fallback=global_fallback,
+    )
+
+
+async def close_db() -> None:
+    await Tortoise.close_connections()
+
+
+async def _executor() -> MigrationExecutor:
+    from tortoise.connection import get_connection
+
+    config = tortoise_config("sqlite://:memory:")
+    return MigrationExecutor(get_connection("default"), {APP_LABEL: config["apps"][APP_LABEL]})
+
+
+async def pending_migrations() -> list[str]:
+    """Names of the committed migrations not yet applied to the connected database."""
+    executor = await _executor()
+    return [f"{step.migration.app_label}.{step.migration.name}" for step in await executor.plan()]
+
+
+async def migrate() -> list[str]:
+    """Apply every pending migration (idempotent); return the names applied."""
+    pending = await pending_migrations()
+    if pending:
+        executor = await _executor()
+        await executor.migrate()
+    return pending
+
+
+async def unmigrated_model_changes() -> list[str]:
+    """Names of the migrations `makemigrations` would write now (empty = models and
+    migrations agree). Runs in its own ORM context, so call it from a fresh process."""
+    from tortoise.cli.cli import tortoise_cli_context
+    from tortoise.migrations.autodetector import MigrationAutodetector
+
+    config = tortoise_config("sqlite://:memory:")
+    async with tortoise_cli_context(config) as ctx:
+        writers = await MigrationAutodetector(ctx.apps, config["apps"]).changes()
+    return [f"{w.app_label}.{w.name}" for w in writers]

@@ -1,0 +1,10 @@
+"""Tortoise models: one app, ``leadwire``, spread over the domain's modules.
+
+Every module that defines models is listed in :data:`MODEL_MODULES`; the
+database config, the migrations and the test fixtures all read that list.
+"""
+
+MODEL_MODULES = [
+    "leadwire.core.models.identity",
+    "leadwire.core.models.leads",
+]

@@ -1,0 +1,98 @@
+"""Test fixtures.
+
+Which real services the suite uses is chosen by the environment:
+
+- ``LEADWIRE_TEST_BACKEND``: ``sqlite`` (default) or ``postgres`` — the
+  database every ``db`` test runs on.
+- ``LEADWIRE_TEST_POSTGRES_URL``: a PostgreSQL server (e.g.
+  ``postgres://postgres@127.0.0.1:5432/test_{}``; ``{}`` becomes a fresh
+  database name). Needed by the postgres backend and by PostgreSQL-only suites.
+- ``LEADWIRE_TEST_REDIS_URL`` / ``LEADWIRE_TEST_RABBITMQ_URL``: real dramatiq
+  brokers for the broker suites.
+- ``LEADWIRE_TEST_STRICT=1``: a suite skipped because its service is not
+  named or not reachable fails the run instead (CI sets it).
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from tortoise import Tortoise, connections
+from tortoise.context import tortoise_test_context
+
+from leadwire.core.models import MODEL_MODULES
+from leadwire.core.settings import Settings, load_settings
+
+BACKEND = os.environ.get("LEADWIRE_TEST_BACKEND", "sqlite")
+POSTGRES_URL = os.environ.get("LEADWIRE_TEST_POSTGRES_URL", "")
+STRICT = os.environ.get("LEADWIRE_TEST_STRICT", "") == "1"
+TEST_SECRET = "test-secret-key-0123456789-abcdefghijklmnop"
+
+
+def service_skip(reason: str) -> None:
+    """Skip a test because a service is missing, or fail in strict mode (CI)."""
+    if STRICT:
+        pytest.fail(f"service unavailable in strict mode: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def pytest_report_header(config):
+    return [
+        f"leadwire: database backend = {BACKEND}"
+        + (f" ({POSTGRES_URL.split('@')[-1]})" if BACKEND == "postgres" else ""),
+        "leadwire: PostgreSQL suites " + ("enabled" if POSTGRES_URL else "SKIPPED (set LEADWIRE_TEST_POSTGRES_URL)"),
+        "leadwire: broker suites "
+        + (
+            "enabled"
+            if os.environ.get("LEADWIRE_TEST_REDIS_URL") or os.environ.get("LEADWIRE_TEST_RABBITMQ_URL")
+            else "SKIPPED (set LEADWIRE_TEST_REDIS_URL / LEADWIRE_TEST_RABBITMQ_URL)"
+        ),
+        f"leadwire: strict mode {'on: any service skip fails' if STRICT else 'off'}",
+    ]
+
+
+def _db_url() -> str:
+    if BACKEND == "sqlite":
+        return "sqlite://:memory:"
+    if BACKEND == "postgres":
+        if not POSTGRES_URL:
+            raise pytest.UsageError("LEADWIRE_TEST_BACKEND=postgres needs LEADWIRE_TEST_POSTGRES_URL")
+        return POSTGRES_URL
+    raise pytest.UsageError(f"LEADWIRE_TEST_BACKEND must be sqlite or postgres, got {BACKEND!r}")
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    env = {
+        "LEADWIRE_ENV": "test",
+        "LEADWIRE_SECRET_KEY": TEST_SECRET,
+        "LEADWIRE_DATABASE_URL": "sqlite:///unused-in-tests.sqlite3",
+    }
+    return load_settings(env)
+
+
+@pytest.fixture(scope="session")
+async def _db_context():
+    async with tortoise_test_context(MODEL_MODULES, db_url=_db_url(), app_label="leadwire") as ctx:
+        yield ctx
+
+
+async def _empty_all_tables() -> None:
+    conn = connections.get("default")
+    tables = [m._meta.db_table for m in Tortoise.apps["leadwire"].values()]
+    if BACKEND == "postgres":
+        await conn.execute_script(f'TRUNCATE {", ".join(tables)} RESTART IDENTITY CASCADE')
+    else:
+        await conn.execute_script(
+            "PRAGMA foreign_keys=OFF;"
+            + "".join(f'DELETE FROM "{t}";' for t in tables)
+            + "DELETE FROM sqlite_sequence;PRAGMA foreign_keys=ON;"
+        )
+
+
+@pytest.fixture
+async def db(_db_context):
+    """A database with the full schema and no rows; emptied after each test."""
+    yield _db_context
+    await _empty_all_tables()
