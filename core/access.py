@@ -1,0 +1,108 @@
+"""Who may see what. The one home of the visibility rules (seed 003).
+
+- Everything is scoped to the viewer's account: a session or token belongs to
+  exactly one membership, so nothing of another account is ever reachable.
+- A user sees the leads assigned to them and to everyone below them in the
+  manager tree, never above or beside. The owner, who has overall control of
+  the account, sees every lead of it, assigned or not.
+- A user sees their own membership and the memberships below them; the owner
+  sees all of the account's users.
+- Operator staff see partner accounts (to manage the marketplace), never a
+  partner's users or leads through these paths.
+
+Every read path (lists, ``node(id:)``, search, counts, exports,
+subscriptions) starts from one of the querysets below, and every single-row
+lookup goes through :func:`visible_lead` / :func:`visible_membership`, which
+answer ``None`` both for "does not exist" and "not yours".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tortoise.queryset import QuerySet
+
+from leadwire.core.errors import ErrorCode, Forbidden
+from leadwire.core.models.identity import Account, AccountKind, Membership
+from leadwire.core.models.leads import Lead
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The authenticated user of one request, rebuilt from the database every time
+    (so barring takes effect on the very next request)."""
+
+    person_id: int
+    membership_id: int
+    account_id: int
+    account_kind: AccountKind
+    is_owner: bool
+    tree_path: str
+    email: str
+    name: str
+    time_zone: str
+
+    @property
+    def is_operator(self) -> bool:
+        return self.account_kind == AccountKind.OPERATOR
+
+    @classmethod
+    def from_membership(cls, m: Membership) -> Viewer:
+        """``m`` with ``person`` and ``account`` fetched."""
+        return cls(
+            person_id=m.person_id,
+            membership_id=m.id,
+            account_id=m.account_id,
+            account_kind=AccountKind(m.account.kind),
+            is_owner=m.is_owner,
+            tree_path=m.tree_path,
+            email=m.person.email,
+            name=m.person.name,
+            time_zone=m.person.time_zone,
+        )
+
+
+def visible_leads(viewer: Viewer) -> QuerySet[Lead]:
+    qs = Lead.filter(account_id=viewer.account_id)
+    if viewer.is_owner:
+        return qs
+    return qs.filter(assignee__tree_path__startswith=viewer.tree_path)
+
+
+def visible_memberships(viewer: Viewer) -> QuerySet[Membership]:
+    qs = Membership.filter(account_id=viewer.account_id)
+    if viewer.is_owner:
+        return qs
+    return qs.filter(tree_path__startswith=viewer.tree_path)
+
+
+def visible_accounts(viewer: Viewer) -> QuerySet[Account]:
+    if viewer.is_operator:
+        return Account.all()
+    return Account.filter(id=viewer.account_id)
+
+
+async def visible_lead(viewer: Viewer, lead_id: int) -> Lead | None:
+    return await visible_leads(viewer).get_or_none(id=lead_id)
+
+
+async def visible_membership(viewer: Viewer, membership_id: int) -> Membership | None:
+    return await visible_memberships(viewer).get_or_none(id=membership_id)
+
+
+def can_see_membership_path(viewer: Viewer, tree_path: str, account_id: int) -> bool:
+    """The same rule as visible_memberships, for a row already in memory
+    (subscriptions filter events with it)."""
+    if account_id != viewer.account_id:
+        return False
+    return viewer.is_owner or tree_path.startswith(viewer.tree_path)
+
+
+def require_owner(viewer: Viewer, action: str) -> None:
+    if not viewer.is_owner:
+        raise Forbidden(f"Only the account owner can {action}.", code=ErrorCode.OWNER_REQUIRED)
+
+
+def require_operator(viewer: Viewer, action: str) -> None:
+    if not viewer.is_operator:
+        raise Forbidden(f"Only marketplace operator staff can {action}.")
