@@ -282,3 +282,11 @@ async def authenticate_lead_source_key(key: str) -> LeadSourcePrincipal | None:
     if row.last_used_at is None or row.last_used_at < t - _LAST_USED_RESOLUTION:
         await LeadSourceKey.filter(id=row.id).update(last_used_at=t)
     return LeadSourcePrincipal(row.source_id, row.source.account_id, row.source.name)
+
+
+
+async def reload_viewer(membership_id: int) -> Viewer | None:
+    """The viewer as the database says now, or None once barred or closed.
+    Long-lived connections (subscriptions) call it before each event."""
+    m = await Membership.get_or_none(id=membership_id).select_related("person", "account")
+    return Viewer.from_membership(m) if m is not None and _live(m) else None

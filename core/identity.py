@@ -25,8 +25,9 @@ from email_validator import EmailNotValidError, validate_email
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from leadwire.core import passwords
+from leadwire.core import events, passwords
 from leadwire.core.access import Viewer, require_owner, visible_memberships
+from leadwire.core.events import LeadEvent, LeadEventKind
 from leadwire.core.errors import DomainError, ErrorCode, FieldError, not_found
 from leadwire.core.models.identity import (
     Account,
@@ -356,7 +357,16 @@ async def reassign_leads(viewer: Viewer, from_membership_id: int, to_membership_
         raise not_found("to_user_id", "user")
     if target.is_barred:
         raise DomainError.single("to_user_id", ErrorCode.BARRED, "Leads cannot be assigned to a barred user.")
-    return await Lead.filter(account_id=viewer.account_id, assignee_id=source.id).update(assignee_id=target.id)
+    async with in_transaction() as conn:
+        ids = list(
+            await Lead.filter(account_id=viewer.account_id, assignee_id=source.id)
+            .using_db(conn)
+            .values_list("id", flat=True)
+        )
+        if ids:
+            await Lead.filter(id__in=ids).using_db(conn).update(assignee_id=target.id)
+    events.bus.publish(*(LeadEvent(LeadEventKind.ASSIGNED, i, viewer.account_id) for i in ids))
+    return len(ids)
 
 
 # -- the person's own profile ---------------------------------------------------

@@ -96,3 +96,64 @@ async def db(_db_context):
     """A database with the full schema and no rows; emptied after each test."""
     yield _db_context
     await _empty_all_tables()
+
+
+class GraphQLClient:
+    """Speaks to the real ASGI app over httpx, as a browser (cookie + CSRF) or as
+    an API client (Bearer token)."""
+
+    def __init__(self, http):
+        self.http = http
+        self.csrf: str | None = None
+        self.bearer: str | None = None
+
+    async def post(self, query: str, variables: dict | None = None, *, headers: dict | None = None) -> dict:
+        h = {"content-type": "application/json"}
+        if self.bearer:
+            h["authorization"] = f"Bearer {self.bearer}"
+        if self.csrf:
+            h["x-csrf-token"] = self.csrf
+        h.update(headers or {})
+        response = await self.http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=h)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def data(self, query: str, variables: dict | None = None) -> dict:
+        body = await self.post(query, variables)
+        assert "errors" not in body, body["errors"]
+        return body["data"]
+
+    async def sign_in(self, email: str, password: str, account_id: str | None = None) -> dict:
+        body = await self.data(
+            """mutation($input: SignInInput!) { signIn(input: $input) {
+                 csrfToken userErrors { field code message } viewer { user { id } account { id } } } }""",
+            {"input": {"email": email, "password": password, "accountId": account_id}},
+        )
+        payload = body["signIn"]
+        if not payload["userErrors"]:
+            self.csrf = payload["csrfToken"]
+        return payload
+
+
+@pytest.fixture
+def app(settings):
+    from leadwire.app import create_app
+
+    return create_app(settings, manage_database=False)
+
+
+@pytest.fixture
+async def client_factory(app, db):
+    """Makes independent clients (each with its own cookie jar)."""
+    import httpx
+
+    opened = []
+
+    async def make() -> GraphQLClient:
+        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("203.0.113.7", 5000)), base_url="http://testserver")
+        opened.append(http)
+        return GraphQLClient(http)
+
+    yield make
+    for http in opened:
+        await http.aclose()

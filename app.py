@@ -1,0 +1,95 @@
+"""The ASGI application: GraphQL over HTTP and websocket, the admin UI's static
+files, and a lifespan that opens the database (and, on the embedded default,
+migrates it and runs the job worker in-process)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+
+from leadwire.core import db
+from leadwire.core.settings import Settings
+from leadwire.schema.context import Context, authenticate_connection_params, build_context
+from leadwire.schema.schema import build_schema
+
+log = logging.getLogger("leadwire")
+
+
+class DatabaseNotMigrated(RuntimeError):
+    pass
+
+
+class LeadwireGraphQL(GraphQL):
+    def __init__(self, settings: Settings):
+        super().__init__(
+            build_schema(introspection=settings.introspection),
+            graphql_ide="graphiql" if settings.graphiql else None,
+            allow_queries_via_get=False,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            allowed_origins=settings.allowed_origins,
+        )
+        self.settings = settings
+
+    async def get_context(self, request: Request | WebSocket, response=None) -> Context:
+        return await build_context(self.settings, request, response if not isinstance(response, WebSocket) else None)
+
+    async def on_ws_connect(self, context: Context):
+        await authenticate_connection_params(context)
+        return None
+
+
+async def open_database(settings: Settings) -> None:
+    """Connect; migrate the embedded SQLite database, refuse an unmigrated PostgreSQL one."""
+    await db.init_db(settings, global_fallback=True)
+    if settings.is_sqlite:
+        applied = await db.migrate()
+        if applied:
+            log.info("migrated the embedded database: %s", ", ".join(applied))
+        return
+    pending = await db.pending_migrations()
+    if pending:
+        await db.close_db()
+        raise DatabaseNotMigrated(
+            f"the database has {len(pending)} unapplied migration(s) ({', '.join(pending)}): run `leadwire migrate` first"
+        )
+
+
+def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette:
+    """``manage_database=False`` leaves the ORM to the caller (tests)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if manage_database:
+            await open_database(settings)
+        worker = None
+        if settings.embedded_worker and manage_database:
+            from leadwire.core.jobs.embedded import start_embedded_worker
+
+            worker = await start_embedded_worker(settings)
+        try:
+            yield
+        finally:
+            if worker is not None:
+                await worker.stop()
+            if manage_database:
+                await db.close_db()
+
+    async def health(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    graphql = LeadwireGraphQL(settings)
+    routes = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+        Route("/healthz", health),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)

@@ -1,0 +1,54 @@
+"""Lead queries. Every one starts from core.access.visible_leads."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+from tortoise.expressions import Q
+
+from leadwire.core import access
+from leadwire.schema.leads.types import Lead
+from leadwire.schema.permissions import IsSignedIn
+from leadwire.schema.relay import Connection, paginate
+
+
+async def lead_connection(
+    info: Info,
+    *,
+    first: int | None,
+    after: str | None,
+    assignee_id: int | None = None,
+    search: str | None = None,
+) -> Connection[Lead]:
+    qs = access.visible_leads(info.context.viewer)
+    if assignee_id is not None:
+        qs = qs.filter(assignee_id=assignee_id)
+    if search:
+        term = search.strip()[:100]
+        qs = qs.filter(
+            Q(first_name__icontains=term)
+            | Q(last_name__icontains=term)
+            | Q(email__icontains=term)
+            | Q(phone__contains=term)
+            | Q(postal_code__startswith=term)
+        )
+    return await paginate(
+        qs, first=first, after=after, max_page_size=info.context.settings.max_page_size, to_node=Lead.from_row
+    )
+
+
+@strawberry.type
+class LeadQueries:
+    @strawberry.field(permission_classes=[IsSignedIn], description="Leads the viewer may see, newest first.")
+    async def leads(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        search: Annotated[
+            str | None, strawberry.argument(description="Name, e-mail, phone or ZIP contains.")
+        ] = None,
+    ) -> Connection[Lead]:
+        return await lead_connection(info, first=first, after=after, search=search)

@@ -1,0 +1,30 @@
+"""Permission classes for queries. Each carries a message and an error code so a
+client can tell "forbidden" from "empty"; none fails silently."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from strawberry.permission import BasePermission
+from strawberry.types import Info
+
+
+class IsSignedIn(BasePermission):
+    message = "Sign in first."
+    error_extensions = {"code": "UNAUTHENTICATED"}
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        if info.context.viewer is None:
+            if info.context.auth_problem:
+                self.message = info.context.auth_problem
+            return False
+        return True
+
+
+class IsOperator(BasePermission):
+    message = "Only marketplace operator staff can see this."
+    error_extensions = {"code": "FORBIDDEN"}
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        viewer = info.context.viewer
+        return viewer is not None and viewer.is_operator

@@ -1,0 +1,112 @@
+"""Relay plumbing: global IDs and cursor connections with keyset pagination.
+
+Connections are ordered newest first by primary key and paginate with an
+opaque keyset cursor (``id < after``), so page N costs the same as page 1.
+``first`` is required to be 1..max_page_size: asking for more is an error,
+never a silent truncation.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Awaitable, Callable, Generic, TypeVar
+
+import strawberry
+from graphql import GraphQLError
+from strawberry import relay
+from tortoise.queryset import QuerySet
+
+from leadwire.core.errors import DomainError, ErrorCode
+
+T = TypeVar("T")
+DEFAULT_PAGE_SIZE = 20
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+@strawberry.type(description="A page of results, newest first.")
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    page_info: PageInfo
+    _count_query: strawberry.Private[QuerySet | None] = None
+
+    @strawberry.field(description="How many items match in all (one COUNT query).")
+    async def total_count(self) -> int:
+        return await self._count_query.count() if self._count_query is not None else len(self.edges)
+
+
+def _encode_cursor(pk: int) -> str:
+    return base64.urlsafe_b64encode(f"k:{pk}".encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+        if kind != "k":
+            raise ValueError
+        return int(value)
+    except (ValueError, UnicodeDecodeError):
+        raise GraphQLError("Invalid cursor: pass an endCursor this API returned.", extensions={"code": "BAD_USER_INPUT"}) from None
+
+
+def check_page_size(first: int | None, max_page_size: int) -> int:
+    size = DEFAULT_PAGE_SIZE if first is None else first
+    if not 1 <= size <= max_page_size:
+        raise GraphQLError(
+            f"`first` must be between 1 and {max_page_size}, got {size}.", extensions={"code": "BAD_USER_INPUT"}
+        )
+    return size
+
+
+async def paginate(
+    qs: QuerySet,
+    *,
+    first: int | None,
+    after: str | None,
+    max_page_size: int,
+    to_node: Callable[[list], Awaitable[list]] | Callable[[object], object],
+) -> Connection:
+    size = check_page_size(first, max_page_size)
+    page_qs = qs
+    if after is not None:
+        page_qs = page_qs.filter(id__lt=_decode_cursor(after))
+    rows = await page_qs.order_by("-id").limit(size + 1)
+    has_next = len(rows) > size
+    rows = rows[:size]
+    nodes = [to_node(r) for r in rows]
+    edges = [Edge(cursor=_encode_cursor(r.id), node=n) for r, n in zip(rows, nodes)]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None),
+        _count_query=qs,
+    )
+
+
+def decode_id(gid: relay.GlobalID | None, expected_type: str, field: str) -> int | None:
+    """The integer id inside a global ID of the expected type, or a userError
+    naming the field. Wrong type and malformed both read as "not found"."""
+    if gid is None:
+        return None
+    if gid.type_name != expected_type:
+        raise DomainError.single(field, ErrorCode.NOT_FOUND, f"No {expected_type} with this id.")
+    try:
+        return int(gid.node_id)
+    except ValueError:
+        raise DomainError.single(field, ErrorCode.NOT_FOUND, f"No {expected_type} with this id.") from None
+
+
+def parse_global_id(raw: str) -> relay.GlobalID | None:
+    try:
+        return relay.GlobalID.from_id(raw)
+    except Exception:  # any malformed id reads as "no such node"
+        return None

@@ -1,0 +1,77 @@
+"""The root schema: each domain's queries, mutations and subscriptions merged,
+with the production safety limits on."""
+
+from __future__ import annotations
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.extensions.disable_introspection import DisableIntrospection
+from strawberry.schema.config import StrawberryConfig
+
+from leadwire.core.errors import DomainError
+from leadwire.schema.identity.mutations import IdentityMutations
+from leadwire.schema.identity.queries import IdentityQueries
+from leadwire.schema.identity.types import Account, ApiToken, LeadSource, LeadSourceKey, User
+from leadwire.schema.leads.queries import LeadQueries
+from leadwire.schema.leads.subscriptions import LeadSubscriptions
+from leadwire.schema.leads.types import Lead
+from leadwire.schema.node import NodeQueries
+
+MAX_DEPTH = 10
+MAX_ALIASES = 30
+MAX_TOKENS = 2000
+
+
+@strawberry.type
+class Query(NodeQueries, IdentityQueries, LeadQueries):
+    pass
+
+
+@strawberry.type
+class Mutation(IdentityMutations):
+    pass
+
+
+@strawberry.type
+class Subscription(LeadSubscriptions):
+    pass
+
+
+def should_mask_error(error: GraphQLError) -> bool:
+    """Mask only the unexpected: syntax, validation, limit and permission errors
+    (GraphQLError with no other cause) and domain errors stay readable."""
+    original = error.original_error
+    if original is None or isinstance(original, (GraphQLError, DomainError)):
+        return False
+    # Permission classes raise PermissionError-like strawberry exceptions that carry extensions.
+    return not getattr(original, "extensions", None)
+
+
+def build_schema(*, introspection: bool = True, mask_errors: bool = True) -> strawberry.Schema:
+    extensions: list = [
+        ParserCache,
+        ValidationCache,
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+    ]
+    if not introspection:
+        extensions.append(DisableIntrospection)
+    if mask_errors:
+        extensions.append(lambda: MaskErrors(should_mask_error=should_mask_error))
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        types=[Lead, User, Account, ApiToken, LeadSource, LeadSourceKey],
+        extensions=extensions,
+        config=StrawberryConfig(disable_field_suggestions=not introspection),
+    )
