@@ -93,3 +93,10 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette
         Route("/healthz", health),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
+
+
+def app_from_environment() -> Starlette:
+    """The app configured from LEADWIRE_* variables (for uvicorn --factory, gunicorn...)."""
+    from leadwire.core.settings import load_settings
+
+    return create_app(load_settings())

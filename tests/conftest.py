@@ -75,7 +75,12 @@ def settings() -> Settings:
 @pytest.fixture(scope="session")
 async def _db_context():
     async with tortoise_test_context(MODEL_MODULES, db_url=_db_url(), app_label="leadwire") as ctx:
+        database = getattr(ctx.connections.get("default"), "database", None)
         yield ctx
+    if BACKEND == "postgres" and database:
+        from urllib.parse import urlsplit
+
+        await drop_postgres_database(urlsplit(POSTGRES_URL)._replace(path=f"/{database}").geturl())
 
 
 async def _empty_all_tables() -> None:
@@ -157,3 +162,17 @@ async def client_factory(app, db):
     yield make
     for http in opened:
         await http.aclose()
+
+
+async def drop_postgres_database(url: str) -> None:
+    """Drop a test database, ending any session still connected to it."""
+    import asyncpg
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    conn = await asyncpg.connect(parts._replace(path="/postgres", query="").geturl().replace("postgres://", "postgresql://", 1))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()

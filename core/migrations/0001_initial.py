@@ -121,7 +121,7 @@ class Migration(migrations.Migration):
                 ('state', fields.CharField(default='', max_length=2)),
                 ('created_at', fields.DatetimeField(db_index=True, auto_now=False, auto_now_add=True)),
             ],
-            options={'table': 'lead', 'app': 'leadwire', 'indexes': [Index(fields=['account', 'created_at']), Index(fields=['assignee', 'created_at'])], 'pk_attr': 'id'},
+            options={'table': 'lead', 'app': 'leadwire', 'indexes': [Index(fields=['account_id', 'created_at']), Index(fields=['assignee_id', 'created_at'])], 'pk_attr': 'id'},
             bases=['Model'],
         ),
         ops.CreateModel(

@@ -39,4 +39,4 @@ class Lead(Model):
 
     class Meta:
         table = "lead"
-        indexes = (("account", "created_at"), ("assignee", "created_at"))
+        indexes = (("account_id", "created_at"), ("assignee_id", "created_at"))
