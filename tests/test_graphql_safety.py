@@ -1,0 +1,94 @@
+"""Limits and hygiene of the public endpoint: depth, aliases, tokens, masked
+internals, introspection and GraphiQL only where configured."""
+
+import httpx
+import pytest
+
+from leadwire.app import create_app
+from leadwire.core import access
+from leadwire.core.settings import load_settings
+
+from conftest import TEST_SECRET, GraphQLClient
+from factories import PASSWORD, make_account
+
+
+@pytest.fixture
+async def owner_client(client_factory):
+    _, owner = await make_account()
+    c = await client_factory()
+    await c.sign_in(owner.email, PASSWORD)
+    return c
+
+
+def _nested(depth: int) -> str:
+    q = "id"
+    for _ in range(depth):
+        q = f"leads(first: 1) {{ edges {{ node {{ assignee {{ {q} }} }} }} }}"
+    return "{ viewer { user { " + q + " } } }"
+
+
+async def test_depth_limit(owner_client):
+    body = await owner_client.post(_nested(4))
+    assert "errors" in body and "exceeds maximum operation depth" in body["errors"][0]["message"]
+    assert body.get("data") is None
+
+
+async def test_alias_limit(owner_client):
+    query = "{ " + " ".join(f"a{i}: viewer {{ user {{ id }} }}" for i in range(31)) + " }"
+    body = await owner_client.post(query)
+    assert "aliases" in body["errors"][0]["message"]
+
+
+async def test_token_limit(owner_client):
+    query = "{ viewer { " + " ".join("__typename" for _ in range(2100)) + " } }"
+    body = await owner_client.post(query)
+    assert "token" in body["errors"][0]["message"].lower()
+
+
+async def test_unexpected_errors_are_masked(owner_client, monkeypatch):
+    def explode(viewer):
+        raise RuntimeError("connection to 10.0.0.5 failed: password=hunter2")
+
+    monkeypatch.setattr(access, "visible_leads", explode)
+    from leadwire.schema.leads import queries
+
+    monkeypatch.setattr(queries.access, "visible_leads", explode)
+    body = await owner_client.post("{ leads(first: 5) { totalCount } }")
+    assert body["errors"][0]["message"] == "Unexpected error."
+    assert "hunter2" not in str(body) and "10.0.0.5" not in str(body)
+
+
+async def test_expected_errors_stay_readable(owner_client):
+    body = await owner_client.post("{ leads(first: 0) { totalCount } }")
+    assert body["errors"][0]["message"] == "`first` must be between 1 and 100, got 0."
+
+
+async def _client_for(env: dict, db) -> httpx.AsyncClient:
+    settings = load_settings({"LEADWIRE_SECRET_KEY": TEST_SECRET, **env})
+    app = create_app(settings, manage_database=False)
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+
+
+async def test_production_hides_schema_graphiql_and_suggestions(db):
+    async with await _client_for({"LEADWIRE_ENV": "production"}, db) as http:
+        c = GraphQLClient(http)
+        body = await c.post("{ __schema { types { name } } }")
+        assert "introspection" in body["errors"][0]["message"].lower()
+        body = await c.post("{ viewr { id } }")
+        assert "Did you mean" not in body["errors"][0]["message"]
+        page = await http.get("/graphql", headers={"accept": "text/html"})
+        assert "graphiql" not in page.text.lower()
+
+
+async def test_development_serves_graphiql_and_introspection(db):
+    async with await _client_for({"LEADWIRE_ENV": "development"}, db) as http:
+        page = await http.get("/graphql", headers={"accept": "text/html"})
+        assert page.status_code == 200 and "graphiql" in page.text.lower()
+        body = await GraphQLClient(http).post("{ __schema { queryType { name } } }")
+        assert body["data"]["__schema"]["queryType"]["name"] == "Query"
+
+
+async def test_queries_via_get_are_refused(db):
+    async with await _client_for({}, db) as http:
+        response = await http.get("/graphql", params={"query": "{ viewer { user { id } } }"})
+        assert response.status_code in (400, 405)
