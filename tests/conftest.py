@@ -24,6 +24,14 @@ from tortoise.context import tortoise_test_context
 from leadwire.core.models import MODEL_MODULES
 from leadwire.core.settings import Settings, load_settings
 
+# argon2 at production cost takes ~50 ms a hash; the suite hashes thousands of
+# times. Same algorithm, minimum cost (subprocess tests still use the real one).
+from argon2 import PasswordHasher  # noqa: E402
+
+from leadwire.core import passwords  # noqa: E402
+
+passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
 BACKEND = os.environ.get("LEADWIRE_TEST_BACKEND", "sqlite")
 POSTGRES_URL = os.environ.get("LEADWIRE_TEST_POSTGRES_URL", "")
 STRICT = os.environ.get("LEADWIRE_TEST_STRICT", "") == "1"
