@@ -244,3 +244,80 @@ async def test_operator_only_lead_source_keys(team, client_factory, db):
     assert api_key.startswith("lw_src_") and api_key.startswith(key["createLeadSourceKey"]["key"]["prefix"])
     # the partner cannot see the source by node either
     assert (await partner.data(NODE, {"id": source_id}))["node"] is None
+
+
+async def test_nothing_of_another_account_is_reachable_by_any_id(team, client_factory, db):
+    """Every node type of account B, asked for by a user of account A (even its
+    owner), reads as null; B's users and tokens never show in A's lists."""
+    from leadwire.core import auth as core_auth
+
+    from factories import viewer_for
+
+    b_rep = await make_user(team["owner_b"])
+    token_row, _ = await core_auth.create_api_token(await viewer_for(b_rep), name="b")
+    _, operator = await make_account("Market", kind=AccountKind.OPERATOR)
+    source = await core_auth.create_lead_source(operator, name="Web")
+    key_row, _ = await core_auth.create_lead_source_key(operator, source.id)
+    ids = [
+        gid("Lead", team["leads"]["other_account"].id),
+        gid("User", b_rep.id),
+        gid("User", team["owner_b"].membership_id),
+        gid("Account", team["account_b"].id),
+        gid("ApiToken", token_row.id),
+        gid("LeadSource", source.id),
+        gid("LeadSourceKey", key_row.id),
+    ]
+    c = await signed_in(client_factory, team["owner"].email)
+    assert (await c.data(NODES, {"ids": ids}))["nodes"] == [None] * len(ids)
+    users = await c.data("{ users(first: 100) { edges { node { id } } } }")
+    assert gid("User", b_rep.id) not in {e["node"]["id"] for e in users["users"]["edges"]}
+    assert (await c.data("{ apiTokens { id } }"))["apiTokens"] == []
+    body = await c.post("{ leadSources { id } }")
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    # and A's owner cannot act on B's user either: same answer as a missing id
+    out = await c.data(
+        "mutation($i: UserInput!) { barUser(input: $i) { userErrors { field code } } }",
+        {"i": {"userId": gid("User", b_rep.id)}},
+    )
+    assert out["barUser"]["userErrors"] == [{"field": "userId", "code": "NOT_FOUND"}]
+
+
+async def test_a_lead_source_key_reads_no_partner_data(team, client_factory, db):
+    from leadwire.core import auth as core_auth
+
+    _, operator = await make_account("Market", kind=AccountKind.OPERATOR)
+    source = await core_auth.create_lead_source(operator, name="Web")
+    _, key = await core_auth.create_lead_source_key(operator, source.id)
+    c = await client_factory()
+    c.bearer = key
+    body = await c.post(LEADS)
+    assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert (await c.data(NODE, {"id": gid("Lead", team["leads"]["rep"].id)}))["node"] is None
+    await core_auth.revoke_lead_source_key(operator, (await source.keys.all())[0].id)
+    assert await core_auth.authenticate_lead_source_key(key) is None
+
+
+async def test_expired_and_revoked_tokens_fail(team, client_factory, db):
+    from datetime import timedelta
+
+    from leadwire.core import auth as core_auth
+    from leadwire.core.identity import now
+    from leadwire.core.models.identity import ApiToken as ApiTokenRow
+
+    from factories import viewer_for
+
+    rep = await viewer_for(team["rep"])
+    row, token = await core_auth.create_api_token(rep, name="short", expires_at=now() + timedelta(hours=1))
+    c = await client_factory()
+    c.bearer = token
+    assert await visible_names(c) == {"Reps"}
+    await ApiTokenRow.filter(id=row.id).update(expires_at=now() - timedelta(seconds=1))
+    assert (await c.post(LEADS))["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    row2, token2 = await core_auth.create_api_token(rep, name="other")
+    c.bearer = token2
+    assert await visible_names(c) == {"Reps"}
+    await core_auth.revoke_api_token(rep, row2.id)
+    assert (await c.post(LEADS))["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    # tokens are stored hashed: the clear value is nowhere in the table
+    stored = await ApiTokenRow.all().values_list("token_hash", "prefix")
+    assert all(token2 != h and token2 != p for h, p in stored)
