@@ -16,6 +16,7 @@ from enum import Enum
 
 
 class LeadEventKind(str, Enum):
+    SOLD = "sold"  # a new lead in the buyer's account (the live dashboard feed)
     ASSIGNED = "assigned"
 
 

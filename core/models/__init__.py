@@ -7,4 +7,6 @@ database config, the migrations and the test fixtures all read that list.
 MODEL_MODULES = [
     "leadwire.core.models.identity",
     "leadwire.core.models.leads",
+    "leadwire.core.models.marketplace",
+    "leadwire.core.models.ledger",
 ]

@@ -26,6 +26,10 @@ class Account(Model):
     currency = fields.CharField(max_length=3, db_default="USD", default="USD")
     status = fields.CharEnumField(AccountStatus, max_length=16, default=AccountStatus.ACTIVE)
     created_at = fields.DatetimeField(auto_now_add=True)
+    # Prepaid balance in the marketplace currency's minor units. Changed only by
+    # core.ledger, always together with a ledger entry, never below zero.
+    balance_minor = fields.BigIntField(default=0)
+    first_activated_at = fields.DatetimeField(null=True)  # first offer activation (cancellation fee rule)
 
     memberships: fields.ReverseRelation[Membership]
 

@@ -19,6 +19,15 @@ class LeadOrigin(str, Enum):
     MANUAL = "manual"
 
 
+class MarketStatus(str, Enum):
+    """Where a marketplace lead (one in the operator's account) stands."""
+
+    RECEIVED = "received"  # stored, routing not finished (a crash here is re-routed)
+    SOLD = "sold"
+    UNSOLD = "unsold"  # nobody could buy it; the operator can re-route it
+    DUPLICATE = "duplicate"  # same phone or e-mail in the industry within the window
+
+
 class Lead(Model):
     id = fields.BigIntField(primary_key=True)
     account: fields.ForeignKeyRelation = fields.ForeignKeyField(
@@ -37,6 +46,41 @@ class Lead(Model):
     state = fields.CharField(max_length=2, default="")
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
 
+    # -- marketplace ---------------------------------------------------------
+    industry: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "leadwire.Industry", related_name="leads", null=True, on_delete=fields.RESTRICT
+    )
+    product: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "leadwire.Product", related_name="leads", null=True, on_delete=fields.RESTRICT
+    )
+    source: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "leadwire.LeadSource", related_name="leads", null=True, on_delete=fields.RESTRICT
+    )
+    data = fields.JSONField(default=dict)  # the industry's fields, normalised by its schema
+    market_status = fields.CharEnumField(MarketStatus, max_length=16, null=True)
+    duplicate_of: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "leadwire.Lead", related_name="duplicates", null=True, on_delete=fields.SET_NULL
+    )
+    # How many buyers it has been sold to, and whether exclusively: written only
+    # by conditional updates in the sale's transaction (core.routing), so no
+    # exclusive lead is sold twice and no shared lead beyond its maximum.
+    sale_count = fields.SmallIntField(default=0)
+    sold_exclusively = fields.BooleanField(default=False)
+    idempotency_key = fields.CharField(max_length=100, null=True)
+    request_hash = fields.CharField(max_length=64, default="")
+    # Consent, as the consumer gave it.
+    consent_text = fields.TextField(default="")
+    consent_at = fields.DatetimeField(null=True)
+    consent_ip = fields.CharField(max_length=64, default="")
+    consent_user_agent = fields.CharField(max_length=300, default="")
+    consent_page_url = fields.CharField(max_length=500, default="")
+
     class Meta:
         table = "lead"
-        indexes = (("account_id", "created_at"), ("assignee_id", "created_at"))
+        unique_together = (("source_id", "idempotency_key"),)
+        indexes = (
+            ("account_id", "created_at"),
+            ("assignee_id", "created_at"),
+            ("industry_id", "phone", "created_at"),
+            ("industry_id", "email", "created_at"),
+        )

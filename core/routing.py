@@ -1,0 +1,293 @@
+"""Real-time routing: sell a marketplace lead to the campaigns it matches.
+
+The guarantee (seed 000): a lead is sold only to campaigns whose filter and
+schedule it matches at the moment of delivery. The rules, in the order the
+trace reports the first one a campaign fails:
+
+1. candidates: campaigns of the lead's product whose service area covers the
+   lead's ZIP or state (an index lookup, CampaignArea), plus those taking leads
+   from anywhere;
+2. ``account_closed`` / ``disabled`` / ``paused``;
+3. ``field_filter``: the industry's field filters (when the filter is on);
+4. ``schedule``: inside a weekly window in the campaign's own time zone
+   (zoneinfo, so correct across daylight-saving changes); no windows = always;
+5. ``cap``: under its daily, weekly and monthly caps (periods in its time zone);
+6. ``balance``: the partner's balance covers the price.
+
+Ranking is deterministic: price per lead first (highest), then fairness (the
+campaign that sold longest ago, never-sold first), then the oldest campaign.
+Exclusive or shared: the best exclusive buyer's price is compared with the sum
+of the best shared buyers' prices (up to the product's maximum buyers); the
+higher revenue wins and a tie goes to exclusive (fewer calls for the
+consumer). Eligible campaigns not chosen are traced as ``outranked``.
+
+Each sale is one transaction of conditional updates — the lead's buyer slot,
+the cap counters, the balance debit — plus the sale row, the buyer's copy of
+the lead and the ledger entry. If any condition fails (another process got
+there first) the whole sale rolls back, the campaign is traced with the
+reason, and routing moves on to the next candidate. So across any number of
+processes no balance goes below zero, no cap is exceeded, no exclusive lead is
+sold twice and no shared lead goes beyond its maximum.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from tortoise.expressions import F, Q
+from tortoise.transactions import in_transaction
+
+from leadwire.core import events, industries, ledger
+from leadwire.core.identity import now as utc_now
+from leadwire.core.models.identity import Account, AccountStatus
+from leadwire.core.models.leads import Lead, LeadOrigin, MarketStatus
+from leadwire.core.models.marketplace import (
+    Campaign,
+    CampaignArea,
+    CampaignStatus,
+    CapCounter,
+    LeadSale,
+    Offer,
+    Product,
+    RoutingDecision,
+    RoutingOutcome,
+)
+from leadwire.plugins.industry import filter_accepts
+
+_CAPS = (("daily_cap", "d"), ("weekly_cap", "w"), ("monthly_cap", "m"))
+
+
+def cap_periods(campaign: Campaign, at: dt.datetime) -> list[tuple[str, int]]:
+    """(period key, cap) for each cap the campaign has, in its time zone."""
+    local = at.astimezone(ZoneInfo(campaign.time_zone))
+    keys = {
+        "d": f"d:{local.date().isoformat()}",
+        "w": "w:{}-W{:02d}".format(*local.isocalendar()[:2]),
+        "m": f"m:{local.year}-{local.month:02d}",
+    }
+    return [(keys[k], getattr(campaign, attr)) for attr, k in _CAPS if getattr(campaign, attr) is not None]
+
+
+def in_schedule(campaign: Campaign, at: dt.datetime) -> bool:
+    if not campaign.schedule:
+        return True
+    local = at.astimezone(ZoneInfo(campaign.time_zone))
+    hhmm = local.strftime("%H:%M")
+    day = local.weekday()
+    return any(w["day"] == day and w["start"] <= hhmm < w["end"] for w in campaign.schedule)
+
+
+@dataclass
+class _Candidate:
+    campaign: Campaign
+    offer: Offer
+    account: Account
+    reason: RoutingOutcome | None = None
+    detail: str = ""
+
+    @property
+    def rank_key(self):
+        last = self.campaign.last_sold_at or dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+        return (-self.offer.price_minor, last, self.campaign.id)
+
+
+@dataclass
+class RoutingResult:
+    lead_id: int
+    sold_to: list[int] = field(default_factory=list)  # campaign ids
+    buyer_lead_ids: list[int] = field(default_factory=list)
+    exclusive: bool = False
+    status: MarketStatus = MarketStatus.UNSOLD
+    decisions: dict[int, RoutingOutcome] = field(default_factory=dict)
+
+
+class _SaleRefused(Exception):
+    def __init__(self, reason: RoutingOutcome, detail: str = ""):
+        self.reason, self.detail = reason, detail
+
+
+async def _candidates(lead: Lead) -> list[_Candidate]:
+    areas = []
+    if lead.postal_code:
+        areas.append(f"z:{lead.postal_code}")
+    if lead.state:
+        areas.append(f"s:{lead.state}")
+    by_area = CampaignArea.filter(product_id=lead.product_id, area__in=areas).values_list("campaign_id", flat=True)
+    ids = set(await by_area) if areas else set()
+    campaigns = await Campaign.filter(
+        Q(product_id=lead.product_id) & (Q(matches_anywhere=True) | Q(id__in=list(ids)))
+    ).select_related("offer", "account")
+    return [_Candidate(c, c.offer, c.account) for c in campaigns]
+
+
+async def _current_counts(campaigns: list[Campaign], at: dt.datetime) -> dict[tuple[int, str], int]:
+    wanted = {(c.id, key) for c in campaigns for key, _ in cap_periods(c, at)}
+    if not wanted:
+        return {}
+    rows = await CapCounter.filter(
+        campaign_id__in=list({c for c, _ in wanted}), period__in=list({p for _, p in wanted})
+    ).values_list("campaign_id", "period", "count")
+    return {(c, p): n for c, p, n in rows}
+
+
+def _first_failure(c: _Candidate, lead: Lead, at: dt.datetime, counts: dict, schema) -> tuple[RoutingOutcome, str] | None:
+    campaign = c.campaign
+    if c.account.status != AccountStatus.ACTIVE:
+        return RoutingOutcome.ACCOUNT_CLOSED, ""
+    if campaign.status != CampaignStatus.ACTIVE or not c.offer.active:
+        return RoutingOutcome.DISABLED, ""
+    if campaign.paused_at is not None:
+        return RoutingOutcome.PAUSED, ""
+    if campaign.filter_enabled and campaign.field_filters and schema is not None:
+        failed = filter_accepts(schema, campaign.field_filters, lead.data)
+        if failed:
+            return RoutingOutcome.FIELD_FILTER, failed
+    if not in_schedule(campaign, at):
+        return RoutingOutcome.SCHEDULE, ""
+    for key, cap in cap_periods(campaign, at):
+        if counts.get((campaign.id, key), 0) >= cap:
+            return RoutingOutcome.CAP, key
+    if c.account.balance_minor < c.offer.price_minor:
+        return RoutingOutcome.BALANCE, ""
+    return None
+
+
+def _choose(eligible: list[_Candidate], max_buyers: int) -> tuple[bool, list[_Candidate]]:
+    """Exclusive or shared, and the buyers in the order to try them."""
+    ranked = sorted(eligible, key=lambda c: c.rank_key)
+    exclusive = [c for c in ranked if c.offer.exclusive]
+    shared = [c for c in ranked if not c.offer.exclusive]
+    exclusive_revenue = exclusive[0].offer.price_minor if exclusive else 0
+    shared_revenue = sum(c.offer.price_minor for c in shared[:max_buyers])
+    if exclusive and exclusive_revenue >= shared_revenue:
+        return True, exclusive
+    return False, shared
+
+
+async def _sell(lead: Lead, c: _Candidate, *, exclusive: bool, max_buyers: int, at: dt.datetime) -> tuple[int, int]:
+    """One sale, all or nothing. Returns (sale id, buyer's lead id)."""
+    campaign, offer = c.campaign, c.offer
+    async with in_transaction() as conn:
+        # 1. The lead's buyer slot (first write: on SQLite it takes the write lock).
+        if exclusive:
+            got = await Lead.filter(id=lead.id, sale_count=0).using_db(conn).update(sale_count=1, sold_exclusively=True)
+        else:
+            got = await Lead.filter(id=lead.id, sold_exclusively=False, sale_count__lt=max_buyers).using_db(
+                conn
+            ).update(sale_count=F("sale_count") + 1)
+        if not got:
+            raise _SaleRefused(RoutingOutcome.OUTRANKED, "lead taken")
+        if await LeadSale.filter(lead_id=lead.id, campaign_id=campaign.id).using_db(conn).exists():
+            raise _SaleRefused(RoutingOutcome.OUTRANKED, "already sold to this campaign")
+        # 2. Caps: create the period's counter if new, then count under the cap.
+        periods = cap_periods(campaign, at)
+        if periods:
+            await CapCounter.bulk_create(
+                [CapCounter(campaign_id=campaign.id, period=key, count=0) for key, _ in periods],
+                ignore_conflicts=True,
+                using_db=conn,
+            )
+        for key, cap in periods:
+            counted = await CapCounter.filter(campaign_id=campaign.id, period=key, count__lt=cap).using_db(conn).update(
+                count=F("count") + 1
+            )
+            if not counted:
+                raise _SaleRefused(RoutingOutcome.CAP, key)
+        # 3. The buyer's own copy, the sale, then the money.
+        buyer_lead = await Lead.create(
+            account_id=campaign.account_id,
+            origin=LeadOrigin.MARKETPLACE,
+            first_name=lead.first_name,
+            last_name=lead.last_name,
+            email=lead.email,
+            phone=lead.phone,
+            postal_code=lead.postal_code,
+            city=lead.city,
+            state=lead.state,
+            industry_id=lead.industry_id,
+            product_id=lead.product_id,
+            data=lead.data,
+            using_db=conn,
+        )
+        sale = await LeadSale.create(
+            lead_id=lead.id,
+            buyer_lead_id=buyer_lead.id,
+            campaign_id=campaign.id,
+            account_id=campaign.account_id,
+            price_minor=offer.price_minor,
+            currency=offer.currency,
+            exclusive=exclusive,
+            campaign_revision=campaign.revision,
+            using_db=conn,
+        )
+        if not await ledger.debit_for_sale(campaign.account_id, offer.price_minor, sale.id, conn):
+            raise _SaleRefused(RoutingOutcome.BALANCE, "")
+        await Campaign.filter(id=campaign.id).using_db(conn).update(last_sold_at=at)
+    return sale.id, buyer_lead.id
+
+
+async def route_lead(lead_id: int, *, at: dt.datetime | None = None) -> RoutingResult:
+    """Route a received (or operator re-routed, unsold) lead. Safe to repeat: a
+    lead already sold or marked duplicate is left alone."""
+    at = at or utc_now()
+    lead = await Lead.get(id=lead_id).select_related("industry")
+    result = RoutingResult(lead_id=lead.id)
+    if lead.market_status not in (MarketStatus.RECEIVED, MarketStatus.UNSOLD):
+        result.status = MarketStatus(lead.market_status) if lead.market_status else MarketStatus.UNSOLD
+        return result
+    product = await Product.get(id=lead.product_id)
+    schema = industries.schema_for(lead.industry.schema_key) if lead.industry else None
+    candidates = await _candidates(lead)
+    counts = await _current_counts([c.campaign for c in candidates], at)
+    eligible = []
+    for c in candidates:
+        failure = _first_failure(c, lead, at, counts, schema)
+        if failure:
+            c.reason, c.detail = failure
+        else:
+            eligible.append(c)
+
+    exclusive, order = _choose(eligible, product.max_buyers)
+    wanted = 1 if exclusive else product.max_buyers
+    for c in order:
+        if len(result.sold_to) >= wanted:
+            c.reason = RoutingOutcome.OUTRANKED
+            continue
+        try:
+            _, buyer_lead_id = await _sell(lead, c, exclusive=exclusive, max_buyers=product.max_buyers, at=at)
+        except _SaleRefused as refused:
+            c.reason, c.detail = refused.reason, refused.detail
+            continue
+        c.reason = RoutingOutcome.SOLD
+        result.sold_to.append(c.campaign.id)
+        result.buyer_lead_ids.append(buyer_lead_id)
+    for c in eligible:
+        if c.reason is None:
+            c.reason = RoutingOutcome.OUTRANKED
+
+    result.exclusive = exclusive and bool(result.sold_to)
+    result.status = MarketStatus.SOLD if result.sold_to else MarketStatus.UNSOLD
+    async with in_transaction() as conn:
+        await RoutingDecision.bulk_create(
+            [
+                RoutingDecision(
+                    lead_id=lead.id, campaign_id=c.campaign.id, outcome=c.reason, detail=c.detail[:200],
+                    price_minor=c.offer.price_minor,
+                )
+                for c in candidates
+            ],
+            batch_size=500,
+            using_db=conn,
+        )
+        await Lead.filter(id=lead.id).using_db(conn).update(market_status=result.status)
+    result.decisions = {c.campaign.id: c.reason for c in candidates}
+    # After commit: the live feed of each buyer (the official record is the sale).
+    events.bus.publish(
+        *(
+            events.LeadEvent(events.LeadEventKind.SOLD, buyer_id, c.campaign.account_id)
+            for c, buyer_id in zip([c for c in order if c.reason == RoutingOutcome.SOLD], result.buyer_lead_ids)
+        )
+    )
+    return result
