@@ -7,8 +7,9 @@
   the account, sees every lead of it, assigned or not.
 - A user sees their own membership and the memberships below them; the owner
   sees all of the account's users.
-- Operator staff see partner accounts (to manage the marketplace), never a
-  partner's users or leads through these paths.
+- Operator staff see partner accounts (to manage the marketplace) and every
+  marketplace lead (those of the operator's own account), never a partner's
+  users or the partner's copies of leads through these paths.
 
 Every read path (lists, ``node(id:)``, search, counts, exports,
 subscriptions) starts from one of the querysets below, and every single-row
@@ -64,7 +65,7 @@ class Viewer:
 
 def visible_leads(viewer: Viewer) -> QuerySet[Lead]:
     qs = Lead.filter(account_id=viewer.account_id)
-    if viewer.is_owner:
+    if viewer.is_owner or viewer.is_operator:
         return qs
     return qs.filter(assignee__tree_path__startswith=viewer.tree_path)
 

@@ -16,7 +16,10 @@ from leadwire.core.models.identity import ApiToken as ApiTokenRow
 from leadwire.core.models.identity import LeadSource as LeadSourceRow
 from leadwire.core.models.identity import LeadSourceKey as LeadSourceKeyRow
 from leadwire.schema.identity.types import Account, ApiToken, LeadSource, LeadSourceKey, User
+from leadwire.core.campaigns import visible_campaigns
+from leadwire.core.models import marketplace as m
 from leadwire.schema.leads.types import Lead
+from leadwire.schema.marketplace.types import Campaign, Industry, Offer, Product
 from leadwire.schema.relay import parse_global_id
 
 MAX_NODES = 100
@@ -56,6 +59,19 @@ async def _lead_source_key(v: Viewer, pk: int):
     return LeadSourceKey.from_row(row) if row else None
 
 
+def _catalogue(model, node_type):
+    async def resolve(v: Viewer, pk: int):
+        row = await model.get_or_none(id=pk)  # the catalogue is open to every signed-in user
+        return node_type.from_row(row) if row else None
+
+    return resolve
+
+
+async def _campaign(v: Viewer, pk: int):
+    row = await visible_campaigns(v).get_or_none(id=pk)
+    return Campaign.from_row(row) if row else None
+
+
 RESOLVERS: dict[str, Callable[[Viewer, int], Awaitable[object | None]]] = {
     "Lead": _lead,
     "User": _user,
@@ -63,7 +79,13 @@ RESOLVERS: dict[str, Callable[[Viewer, int], Awaitable[object | None]]] = {
     "ApiToken": _api_token,
     "LeadSource": _lead_source,
     "LeadSourceKey": _lead_source_key,
+    "Campaign": _campaign,
 }
+
+
+RESOLVERS.update(
+    Industry=_catalogue(m.Industry, Industry), Product=_catalogue(m.Product, Product), Offer=_catalogue(m.Offer, Offer)
+)
 
 
 async def resolve_global_id(viewer: Viewer | None, raw: str) -> object | None:

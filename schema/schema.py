@@ -23,6 +23,9 @@ from leadwire.schema.identity.types import Account, ApiToken, LeadSource, LeadSo
 from leadwire.schema.leads.queries import LeadQueries
 from leadwire.schema.leads.subscriptions import LeadSubscriptions
 from leadwire.schema.leads.types import Lead
+from leadwire.schema.marketplace.mutations import MarketplaceMutations
+from leadwire.schema.marketplace.queries import MarketplaceQueries
+from leadwire.schema.marketplace.types import Campaign, Industry, Offer, Product
 from leadwire.schema.node import NodeQueries
 
 MAX_DEPTH = 10
@@ -31,12 +34,12 @@ MAX_TOKENS = 2000
 
 
 @strawberry.type
-class Query(NodeQueries, IdentityQueries, LeadQueries):
+class Query(NodeQueries, IdentityQueries, LeadQueries, MarketplaceQueries):
     pass
 
 
 @strawberry.type
-class Mutation(IdentityMutations):
+class Mutation(IdentityMutations, MarketplaceMutations):
     pass
 
 
@@ -71,7 +74,7 @@ def build_schema(*, introspection: bool = True, mask_errors: bool = True) -> str
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        types=[Lead, User, Account, ApiToken, LeadSource, LeadSourceKey],
+        types=[Lead, User, Account, ApiToken, LeadSource, LeadSourceKey, Industry, Product, Offer, Campaign],
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=not introspection),
     )

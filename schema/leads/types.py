@@ -9,10 +9,15 @@ import strawberry
 from strawberry import relay
 from strawberry.types import Info
 
+from strawberry.scalars import JSON
+
 from leadwire.core.models.leads import Lead as LeadRow
 from leadwire.core.models.leads import LeadOrigin as CoreLeadOrigin
+from leadwire.core.models.leads import MarketStatus as CoreMarketStatus
 
 LeadOrigin = strawberry.enum(CoreLeadOrigin, name="LeadOrigin")
+MarketStatus = strawberry.enum(CoreMarketStatus, name="MarketStatus")
+MarketplaceTypes = "leadwire.schema.marketplace.types"
 
 
 @strawberry.type(description="A lead as the account works it.")
@@ -27,7 +32,13 @@ class Lead(relay.Node):
     city: str
     state: str
     created_at: datetime
+    data: JSON = strawberry.field(description="The industry's own fields, as its schema normalised them.")
+    market_status: MarketStatus | None = strawberry.field(
+        description="For marketplace leads (operator): received, sold, unsold or duplicate."
+    )
     _assignee_id: strawberry.Private[int | None]
+    _industry_id: strawberry.Private[int | None]
+    _product_id: strawberry.Private[int | None]
 
     @classmethod
     def from_row(cls, r: LeadRow) -> Lead:
@@ -42,7 +53,11 @@ class Lead(relay.Node):
             city=r.city,
             state=r.state,
             created_at=r.created_at,
+            data=r.data,
+            market_status=r.market_status,
             _assignee_id=r.assignee_id,
+            _industry_id=r.industry_id,
+            _product_id=r.product_id,
         )
 
     @strawberry.field(description="The user working this lead.")
@@ -54,3 +69,42 @@ class Lead(relay.Node):
         # A visible lead's assignee is always at or below the viewer.
         m = await info.context.loaders.membership.load(self._assignee_id)
         return User.from_row(m) if m else None
+
+    @strawberry.field
+    async def product(self) -> Annotated["Product", strawberry.lazy(MarketplaceTypes)] | None:
+        from leadwire.core.models.marketplace import Product as ProductRow
+        from leadwire.schema.marketplace.types import Product
+
+        return Product.from_row(await ProductRow.get(id=self._product_id)) if self._product_id else None
+
+    @strawberry.field(description="For a lead bought through a campaign: the sale (price, time, campaign).")
+    async def sale(self) -> Annotated["LeadSale", strawberry.lazy(MarketplaceTypes)] | None:
+        from leadwire.core.models.marketplace import LeadSale as SaleRow
+        from leadwire.schema.marketplace.types import Campaign, LeadSale, Money
+
+        row = await SaleRow.get_or_none(buyer_lead_id=self.id).select_related("campaign")
+        if row is None:
+            return None
+        return LeadSale(
+            price=Money(amount_minor=row.price_minor, currency=row.currency), exclusive=row.exclusive,
+            sold_at=row.sold_at, campaign=Campaign.from_row(row.campaign),
+        )
+
+    @strawberry.field(description="Operator only: every candidate campaign and what routing decided.")
+    async def routing_trace(
+        self, info: Info
+    ) -> list[Annotated["RoutingTraceEntry", strawberry.lazy(MarketplaceTypes)]] | None:
+        from leadwire.core.ledger import MARKET_CURRENCY
+        from leadwire.core.models.marketplace import RoutingDecision
+        from leadwire.schema.marketplace.types import Campaign, Money, RoutingTraceEntry
+
+        if not info.context.viewer.is_operator:
+            return None
+        rows = await RoutingDecision.filter(lead_id=self.id).select_related("campaign__account").order_by("id")
+        return [
+            RoutingTraceEntry(
+                campaign=Campaign.from_row(d.campaign), partner_name=d.campaign.account.name, outcome=d.outcome,
+                detail=d.detail, price=Money(amount_minor=d.price_minor, currency=MARKET_CURRENCY), decided_at=d.decided_at,
+            )
+            for d in rows
+        ]

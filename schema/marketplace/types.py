@@ -1,0 +1,192 @@
+"""GraphQL types of the marketplace: catalogue, campaigns, sales, routing trace."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+from strawberry import relay
+from strawberry.scalars import JSON
+from strawberry.types import Info
+from tortoise.functions import Count
+
+from leadwire.core import campaigns as core_campaigns
+from leadwire.core.models import marketplace as m
+from leadwire.schema.relay import Connection, paginate
+
+CampaignStatus = strawberry.enum(m.CampaignStatus, name="CampaignStatus")
+GeoMode = strawberry.enum(m.GeoMode, name="GeoMode")
+RoutingOutcome = strawberry.enum(m.RoutingOutcome, name="RoutingOutcome")
+
+
+@strawberry.type(description="An amount of money: integer minor units (cents) and an ISO 4217 currency.")
+class Money:
+    amount_minor: int
+    currency: str
+
+
+@strawberry.type
+class Industry(relay.Node):
+    id: relay.NodeID[int]
+    schema_key: str
+    name: str
+    active: bool
+
+    @classmethod
+    def from_row(cls, r: m.Industry) -> Industry:
+        return cls(id=r.id, schema_key=r.schema_key, name=r.name, active=r.active)
+
+    @strawberry.field
+    async def products(self) -> list[Product]:
+        return [Product.from_row(p) for p in await m.Product.filter(industry_id=self.id).order_by("name")]
+
+
+@strawberry.type(description="A category of an industry.")
+class Product(relay.Node):
+    id: relay.NodeID[int]
+    name: str
+    max_buyers: int = strawberry.field(description="Most buyers of one shared lead.")
+    active: bool
+    _industry_id: strawberry.Private[int]
+
+    @classmethod
+    def from_row(cls, r: m.Product) -> Product:
+        return cls(id=r.id, name=r.name, max_buyers=r.max_buyers, active=r.active, _industry_id=r.industry_id)
+
+    @strawberry.field
+    async def industry(self) -> Industry:
+        return Industry.from_row(await m.Industry.get(id=self._industry_id))
+
+
+@strawberry.type(description='A "Lead Deal": activate it to get a campaign.')
+class Offer(relay.Node):
+    id: relay.NodeID[int]
+    name: str
+    price: Money
+    exclusive: bool
+    active: bool
+    default_daily_cap: int | None
+    _product_id: strawberry.Private[int]
+
+    @classmethod
+    def from_row(cls, r: m.Offer) -> Offer:
+        return cls(
+            id=r.id, name=r.name, price=Money(amount_minor=r.price_minor, currency=r.currency), exclusive=r.exclusive,
+            active=r.active, default_daily_cap=r.default_daily_cap, _product_id=r.product_id,
+        )
+
+    @strawberry.field
+    async def product(self) -> Product:
+        return Product.from_row(await m.Product.get(id=self._product_id))
+
+
+@strawberry.type(description="A weekly window, in the campaign's time zone (day 0 = Monday).")
+class ScheduleWindow:
+    day: int
+    start: str
+    end: str
+
+
+@strawberry.type
+class MissedLeads:
+    reason: RoutingOutcome
+    count: int
+
+
+@strawberry.type(description="What routing did with one lead for one campaign (no other buyer is shown).")
+class RoutingDecision:
+    decided_at: datetime
+    outcome: RoutingOutcome
+    detail: str
+    lead_postal_code: str
+    lead_city: str
+    lead_state: str
+
+
+@strawberry.type
+class Campaign(relay.Node):
+    id: relay.NodeID[int]
+    name: str
+    time_zone: str
+    status: CampaignStatus
+    paused: bool
+    filter_enabled: bool
+    geo_mode: GeoMode
+    states: list[str]
+    zip_codes: list[str]
+    radius_zip: str
+    radius_miles: int
+    field_filters: JSON
+    schedule: list[ScheduleWindow]
+    daily_cap: int | None
+    weekly_cap: int | None
+    monthly_cap: int | None
+    channels: JSON
+    revision: int
+    last_sold_at: datetime | None
+    created_at: datetime
+    _offer_id: strawberry.Private[int]
+
+    @classmethod
+    def from_row(cls, r: m.Campaign) -> Campaign:
+        return cls(
+            id=r.id, name=r.name, time_zone=r.time_zone, status=r.status, paused=r.paused_at is not None,
+            filter_enabled=r.filter_enabled, geo_mode=r.geo_mode, states=r.states, zip_codes=r.zip_codes,
+            radius_zip=r.radius_zip, radius_miles=r.radius_miles, field_filters=r.field_filters,
+            schedule=[ScheduleWindow(**w) for w in r.schedule], daily_cap=r.daily_cap, weekly_cap=r.weekly_cap,
+            monthly_cap=r.monthly_cap, channels=r.channels, revision=r.revision, last_sold_at=r.last_sold_at,
+            created_at=r.created_at, _offer_id=r.offer_id,
+        )
+
+    @strawberry.field
+    async def offer(self) -> Offer:
+        return Offer.from_row(await m.Offer.get(id=self._offer_id))
+
+    @strawberry.field(description="The ZIP codes the geo filter covers (ZIP list or radius).")
+    async def covered_zip_codes(self) -> list[str]:
+        return await core_campaigns.covered_zip_codes(self.id)
+
+    @strawberry.field(description="Leads this campaign was a candidate for but did not get, counted by reason.")
+    async def missed_leads(self, since: datetime) -> list[MissedLeads]:
+        rows = (
+            await m.RoutingDecision.filter(campaign_id=self.id, decided_at__gte=since)
+            .exclude(outcome=m.RoutingOutcome.SOLD)
+            .annotate(n=Count("id"))
+            .group_by("outcome")
+            .values_list("outcome", "n")
+        )
+        return sorted((MissedLeads(reason=o, count=n) for o, n in rows), key=lambda x: -x.count)
+
+    @strawberry.field(description="Every lead this campaign was a candidate for, newest first, and what happened.")
+    async def routing_decisions(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[RoutingDecision]:
+        qs = m.RoutingDecision.filter(campaign_id=self.id).select_related("lead")
+        return await paginate(
+            qs, first=first, after=after, max_page_size=info.context.settings.max_page_size,
+            to_node=lambda d: RoutingDecision(
+                decided_at=d.decided_at, outcome=d.outcome, detail=d.detail, lead_postal_code=d.lead.postal_code,
+                lead_city=d.lead.city, lead_state=d.lead.state,
+            ),
+        )
+
+
+@strawberry.type(description="A sale of a marketplace lead: the official record of a lead delivered.")
+class LeadSale:
+    price: Money
+    exclusive: bool
+    sold_at: datetime
+    campaign: Campaign
+
+
+@strawberry.type(description="One candidate campaign in a lead's routing trace (operator only).")
+class RoutingTraceEntry:
+    campaign: Campaign
+    partner_name: str
+    outcome: RoutingOutcome
+    detail: str
+    price: Money
+    decided_at: datetime
+
+
