@@ -249,20 +249,28 @@ async def route_lead(lead_id: int, *, at: dt.datetime | None = None) -> RoutingR
         else:
             eligible.append(c)
 
-    exclusive, order = _choose(eligible, product.max_buyers)
-    wanted = 1 if exclusive else product.max_buyers
-    for c in order:
-        if len(result.sold_to) >= wanted:
-            c.reason = RoutingOutcome.OUTRANKED
-            continue
-        try:
-            _, buyer_lead_id = await _sell(lead, c, exclusive=exclusive, max_buyers=product.max_buyers, at=at)
-        except _SaleRefused as refused:
-            c.reason, c.detail = refused.reason, refused.detail
-            continue
-        c.reason = RoutingOutcome.SOLD
-        result.sold_to.append(c.campaign.id)
-        result.buyer_lead_ids.append(buyer_lead_id)
+    # Choose exclusive or shared among the campaigns not tried yet; if every try
+    # of the chosen kind is refused (another process took the cap or the money
+    # since we read it), choose again among the rest.
+    exclusive = False
+    sold: list[_Candidate] = []
+    remaining = eligible
+    while remaining and not sold:
+        exclusive, order = _choose(remaining, product.max_buyers)
+        wanted = 1 if exclusive else product.max_buyers
+        for c in order:
+            if len(sold) >= wanted:
+                break
+            try:
+                _, buyer_lead_id = await _sell(lead, c, exclusive=exclusive, max_buyers=product.max_buyers, at=at)
+            except _SaleRefused as refused:
+                c.reason, c.detail = refused.reason, refused.detail
+                continue
+            c.reason = RoutingOutcome.SOLD
+            sold.append(c)
+            result.sold_to.append(c.campaign.id)
+            result.buyer_lead_ids.append(buyer_lead_id)
+        remaining = [c for c in remaining if c.reason is None]
     for c in eligible:
         if c.reason is None:
             c.reason = RoutingOutcome.OUTRANKED
@@ -287,7 +295,7 @@ async def route_lead(lead_id: int, *, at: dt.datetime | None = None) -> RoutingR
     events.bus.publish(
         *(
             events.LeadEvent(events.LeadEventKind.SOLD, buyer_id, c.campaign.account_id)
-            for c, buyer_id in zip([c for c in order if c.reason == RoutingOutcome.SOLD], result.buyer_lead_ids)
+            for c, buyer_id in zip(sold, result.buyer_lead_ids)
         )
     )
     return result
