@@ -19,6 +19,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from leadwire.core import db
 from leadwire.core.settings import Settings
 from leadwire.schema.context import Context, authenticate_connection_params, build_context
+from leadwire.schema.forms import submit_form
 from leadwire.schema.schema import build_schema
 
 log = logging.getLogger("leadwire")
@@ -91,6 +92,7 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", health),
+        Route("/intake/forms/{source_id}", submit_form, methods=["POST"]),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
 

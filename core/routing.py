@@ -33,9 +33,11 @@ sold twice and no shared lead goes beyond its maximum.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
@@ -101,6 +103,8 @@ class RoutingResult:
     exclusive: bool = False
     status: MarketStatus = MarketStatus.UNSOLD
     decisions: dict[int, RoutingOutcome] = field(default_factory=dict)
+    # Wall time of each phase, in ms (benchmarks): deciding, selling, tracing.
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 class _SaleRefused(Exception):
@@ -166,8 +170,11 @@ def _choose(eligible: list[_Candidate], max_buyers: int) -> tuple[bool, list[_Ca
     return False, shared
 
 
-async def _sell(lead: Lead, c: _Candidate, *, exclusive: bool, max_buyers: int, at: dt.datetime) -> tuple[int, int]:
-    """One sale, all or nothing. Returns (sale id, buyer's lead id)."""
+async def _sell(
+    lead: Lead, c: _Candidate, *, exclusive: bool, max_buyers: int, at: dt.datetime, known_counters: dict
+) -> tuple[int, int]:
+    """One sale, all or nothing. Returns (sale id, buyer's lead id). The unique
+    (lead, campaign) constraint refuses a second sale to the same campaign."""
     campaign, offer = c.campaign, c.offer
     async with in_transaction() as conn:
         # 1. The lead's buyer slot (first write: on SQLite it takes the write lock).
@@ -179,13 +186,12 @@ async def _sell(lead: Lead, c: _Candidate, *, exclusive: bool, max_buyers: int, 
             ).update(sale_count=F("sale_count") + 1)
         if not got:
             raise _SaleRefused(RoutingOutcome.OUTRANKED, "lead taken")
-        if await LeadSale.filter(lead_id=lead.id, campaign_id=campaign.id).using_db(conn).exists():
-            raise _SaleRefused(RoutingOutcome.OUTRANKED, "already sold to this campaign")
         # 2. Caps: create the period's counter if new, then count under the cap.
         periods = cap_periods(campaign, at)
-        if periods:
+        new_periods = [key for key, _ in periods if (campaign.id, key) not in known_counters]
+        if new_periods:
             await CapCounter.bulk_create(
-                [CapCounter(campaign_id=campaign.id, period=key, count=0) for key, _ in periods],
+                [CapCounter(campaign_id=campaign.id, period=key, count=0) for key in new_periods],
                 ignore_conflicts=True,
                 using_db=conn,
             )
@@ -232,6 +238,7 @@ async def route_lead(lead_id: int, *, at: dt.datetime | None = None) -> RoutingR
     """Route a received (or operator re-routed, unsold) lead. Safe to repeat: a
     lead already sold or marked duplicate is left alone."""
     at = at or utc_now()
+    t0 = time.perf_counter()
     lead = await Lead.get(id=lead_id).select_related("industry")
     result = RoutingResult(lead_id=lead.id)
     if lead.market_status not in (MarketStatus.RECEIVED, MarketStatus.UNSOLD):
@@ -252,6 +259,7 @@ async def route_lead(lead_id: int, *, at: dt.datetime | None = None) -> RoutingR
     # Choose exclusive or shared among the campaigns not tried yet; if every try
     # of the chosen kind is refused (another process took the cap or the money
     # since we read it), choose again among the rest.
+    t1 = time.perf_counter()
     exclusive = False
     sold: list[_Candidate] = []
     remaining = eligible
@@ -262,9 +270,14 @@ async def route_lead(lead_id: int, *, at: dt.datetime | None = None) -> RoutingR
             if len(sold) >= wanted:
                 break
             try:
-                _, buyer_lead_id = await _sell(lead, c, exclusive=exclusive, max_buyers=product.max_buyers, at=at)
+                _, buyer_lead_id = await _sell(
+                    lead, c, exclusive=exclusive, max_buyers=product.max_buyers, at=at, known_counters=counts
+                )
             except _SaleRefused as refused:
                 c.reason, c.detail = refused.reason, refused.detail
+                continue
+            except IntegrityError:  # already sold to this campaign (a concurrent re-route)
+                c.reason, c.detail = RoutingOutcome.OUTRANKED, "already sold to this campaign"
                 continue
             c.reason = RoutingOutcome.SOLD
             sold.append(c)
@@ -275,6 +288,7 @@ async def route_lead(lead_id: int, *, at: dt.datetime | None = None) -> RoutingR
         if c.reason is None:
             c.reason = RoutingOutcome.OUTRANKED
 
+    t2 = time.perf_counter()
     result.exclusive = exclusive and bool(result.sold_to)
     result.status = MarketStatus.SOLD if result.sold_to else MarketStatus.UNSOLD
     async with in_transaction() as conn:
@@ -291,6 +305,8 @@ async def route_lead(lead_id: int, *, at: dt.datetime | None = None) -> RoutingR
         )
         await Lead.filter(id=lead.id).using_db(conn).update(market_status=result.status)
     result.decisions = {c.campaign.id: c.reason for c in candidates}
+    t3 = time.perf_counter()
+    result.timings = {"decide_ms": (t1 - t0) * 1000, "sell_ms": (t2 - t1) * 1000, "trace_ms": (t3 - t2) * 1000}
     # After commit: the live feed of each buyer (the official record is the sale).
     events.bus.publish(
         *(

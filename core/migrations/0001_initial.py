@@ -49,6 +49,8 @@ class Migration(migrations.Migration):
                 ('name', fields.CharField(max_length=200)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
                 ('disabled_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('form_enabled', fields.BooleanField(default=False)),
+                ('form_redirect_url', fields.CharField(default='', max_length=500)),
             ],
             options={'table': 'lead_source', 'app': 'leadwire', 'unique_together': (('account', 'name'),), 'pk_attr': 'id', 'table_description': 'A seller of leads to the marketplace (a web form, a partner site, an API client).'},
             bases=['Model'],

@@ -143,6 +143,10 @@ class LeadSource(Model):
     name = fields.CharField(max_length=200)
     created_at = fields.DatetimeField(auto_now_add=True)
     disabled_at = fields.DatetimeField(null=True)
+    # Hosted web forms post to /intake/forms/<source id> (no key: a form is
+    # public). Only this URL is ever redirected to after a submit.
+    form_enabled = fields.BooleanField(default=False)
+    form_redirect_url = fields.CharField(max_length=500, default="")
 
     class Meta:
         table = "lead_source"
