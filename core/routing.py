@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F, Q
+from tortoise.expressions import F, Q, Subquery
 from tortoise.transactions import in_transaction
 
 from leadwire.core import events, industries, ledger
@@ -52,7 +52,6 @@ from leadwire.core.models.marketplace import (
     CapCounter,
     LeadSale,
     Offer,
-    Product,
     RoutingDecision,
     RoutingOutcome,
 )
@@ -113,21 +112,16 @@ class _SaleRefused(Exception):
 
 
 async def _candidates(lead: Lead) -> list[_Candidate]:
-    areas = []
-    if lead.postal_code:
-        areas.append(f"z:{lead.postal_code}")
-    if lead.state:
-        areas.append(f"s:{lead.state}")
-    by_area = CampaignArea.filter(product_id=lead.product_id, area__in=areas).values_list("campaign_id", flat=True)
-    ids = set(await by_area) if areas else set()
+    areas = [a for a in (f"z:{lead.postal_code}" if lead.postal_code else "", f"s:{lead.state}" if lead.state else "") if a]
+    covering = CampaignArea.filter(product_id=lead.product_id, area__in=areas).values("campaign_id")
     campaigns = await Campaign.filter(
-        Q(product_id=lead.product_id) & (Q(matches_anywhere=True) | Q(id__in=list(ids)))
+        Q(product_id=lead.product_id) & (Q(matches_anywhere=True) | Q(id__in=Subquery(covering)))
     ).select_related("offer", "account")
     return [_Candidate(c, c.offer, c.account) for c in campaigns]
 
 
 async def _current_counts(campaigns: list[Campaign], at: dt.datetime) -> dict[tuple[int, str], int]:
-    wanted = {(c.id, key) for c in campaigns for key, _ in cap_periods(c, at)}
+    wanted = {(c.id, key) for c in campaigns for key, _ in cap_periods(c, at)} if campaigns else set()
     if not wanted:
         return {}
     rows = await CapCounter.filter(
@@ -239,12 +233,12 @@ async def route_lead(lead_id: int, *, at: dt.datetime | None = None) -> RoutingR
     lead already sold or marked duplicate is left alone."""
     at = at or utc_now()
     t0 = time.perf_counter()
-    lead = await Lead.get(id=lead_id).select_related("industry")
+    lead = await Lead.get(id=lead_id).select_related("industry", "product")
     result = RoutingResult(lead_id=lead.id)
     if lead.market_status not in (MarketStatus.RECEIVED, MarketStatus.UNSOLD):
         result.status = MarketStatus(lead.market_status) if lead.market_status else MarketStatus.UNSOLD
         return result
-    product = await Product.get(id=lead.product_id)
+    product = lead.product
     schema = industries.schema_for(lead.industry.schema_key) if lead.industry else None
     candidates = await _candidates(lead)
     counts = await _current_counts([c.campaign for c in candidates], at)

@@ -3,12 +3,10 @@ caps, on PostgreSQL (row locks and conditional updates across processes) and
 on a SQLite file (the embedded default with a second process)."""
 
 import asyncio
-import subprocess
 import sys
 import uuid
 from pathlib import Path
 
-import pytest
 from tortoise.context import TortoiseContext
 from tortoise.transactions import in_transaction
 

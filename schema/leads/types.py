@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import relay
@@ -14,6 +14,10 @@ from strawberry.scalars import JSON
 from leadwire.core.models.leads import Lead as LeadRow
 from leadwire.core.models.leads import LeadOrigin as CoreLeadOrigin
 from leadwire.core.models.leads import MarketStatus as CoreMarketStatus
+
+if TYPE_CHECKING:
+    from leadwire.schema.identity.types import User
+    from leadwire.schema.marketplace.types import LeadSale, Product, RoutingTraceEntry
 
 LeadOrigin = strawberry.enum(CoreLeadOrigin, name="LeadOrigin")
 MarketStatus = strawberry.enum(CoreMarketStatus, name="MarketStatus")
