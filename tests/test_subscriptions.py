@@ -96,3 +96,33 @@ async def test_feed_refuses_unauthenticated_and_cross_site_origins(live_server):
         raise AssertionError("a cross-site origin opened the feed")
     except websockets.exceptions.InvalidStatus as exc:
         assert exc.response.status_code == 403
+
+
+async def test_a_sale_reaches_the_buyers_feed_the_moment_it_is_made(live_server):
+    from market import Market
+    from test_routing import TUESDAY_3PM_DETROIT
+
+    from leadwire.core import routing
+
+    market = await Market().setup()
+    offer = await market.offer(market.local, 2500)
+    _, buyer = await market.partner()
+    _, other = await market.partner()
+    await market.campaign(buyer, offer)
+    _, buyer_token = await auth.create_api_token(buyer, name="feed")
+    _, other_token = await auth.create_api_token(other, name="feed")
+    buyer_feed = await open_feed(live_server, buyer_token)
+    other_feed = await open_feed(live_server, other_token)
+    await wait_for_subscribers(2)
+    lead = await market.lead()
+    await routing.route_lead(lead.id, at=TUESDAY_3PM_DETROIT)
+    msg = await next_message(buyer_feed)
+    assert msg["payload"]["data"]["leadEvents"]["kind"] == "SOLD"
+    assert msg["payload"]["data"]["leadEvents"]["lead"]["firstName"] == "Casey"
+    try:
+        await next_message(other_feed, timeout=0.5)
+        raise AssertionError("a partner saw another partner's sale")
+    except asyncio.TimeoutError:
+        pass
+    await buyer_feed.close()
+    await other_feed.close()
