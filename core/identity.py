@@ -124,6 +124,7 @@ async def create_account(
     owner_password: str | None,
     currency: str = "USD",
     owner_time_zone: str = "UTC",
+    approved: bool = True,
 ) -> tuple[Account, Membership]:
     """A new account with its owner. An existing person (same e-mail) becomes the
     owner with their own password unchanged; a new person needs a password."""
@@ -148,7 +149,9 @@ async def create_account(
                 password_changed_at=now(),
                 using_db=conn,
             )
-        account = await Account.create(kind=kind, name=name, currency=currency, using_db=conn)
+        account = await Account.create(
+            kind=kind, name=name, currency=currency, approved_at=now() if approved else None, using_db=conn
+        )
         owner = await _add_membership(account.id, person.id, manager=None, owner=True, conn=conn)
     return account, owner
 
@@ -341,6 +344,7 @@ async def delete_user(viewer: Viewer, membership_id: int) -> None:
         await Membership.filter(manager_id=m.id).using_db(conn).update(manager_id=m.manager_id)
         if below:
             await Membership.bulk_update(below, fields=["tree_path"], using_db=conn)
+        await Account.filter(account_manager_id=m.id).using_db(conn).update(account_manager_id=None)
         await Session.filter(membership_id=m.id).using_db(conn).delete()
         await ApiToken.filter(membership_id=m.id).using_db(conn).delete()
         await Membership.filter(id=m.id).using_db(conn).delete()

@@ -7,7 +7,7 @@ trace reports the first one a campaign fails:
 1. candidates: campaigns of the lead's product whose service area covers the
    lead's ZIP or state (an index lookup, CampaignArea), plus those taking leads
    from anywhere;
-2. ``account_closed`` / ``disabled`` / ``paused``;
+2. ``account_closed`` / ``not_approved`` (by the operator) / ``disabled`` / ``paused``;
 3. ``field_filter``: the industry's field filters (when the filter is on);
 4. ``schedule``: inside a weekly window in the campaign's own time zone
    (zoneinfo, so correct across daylight-saving changes); no windows = always;
@@ -134,6 +134,8 @@ def _first_failure(c: _Candidate, lead: Lead, at: dt.datetime, counts: dict, sch
     campaign = c.campaign
     if c.account.status != AccountStatus.ACTIVE:
         return RoutingOutcome.ACCOUNT_CLOSED, ""
+    if c.account.approved_at is None:
+        return RoutingOutcome.NOT_APPROVED, ""
     if campaign.status != CampaignStatus.ACTIVE or not c.offer.active:
         return RoutingOutcome.DISABLED, ""
     if campaign.paused_at is not None:

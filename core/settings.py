@@ -66,6 +66,7 @@ class Settings:
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
     max_page_size: int = 100
+    require_partner_approval: bool = False
     extra: dict = field(default_factory=dict)
 
     @property
@@ -216,4 +217,5 @@ def load_settings(env: dict[str, str] | None = None, cwd: Path | None = None) ->
         login_max_failures=_int(env, "LEADWIRE_LOGIN_MAX_FAILURES", 5, 1, 1000),
         login_lockout_minutes=_int(env, "LEADWIRE_LOGIN_LOCKOUT_MINUTES", 15, 1, 24 * 60),
         max_page_size=_int(env, "LEADWIRE_MAX_PAGE_SIZE", 100, 1, 1000),
+        require_partner_approval=_bool(env, "LEADWIRE_REQUIRE_PARTNER_APPROVAL", False),
     )

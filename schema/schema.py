@@ -17,7 +17,7 @@ from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.schema.config import StrawberryConfig
 
 from leadwire.core.errors import DomainError
-from leadwire.schema.identity.mutations import IdentityMutations
+from leadwire.schema.identity.mutations import IdentityMutations, PartnerMutations
 from leadwire.schema.identity.queries import IdentityQueries
 from leadwire.schema.identity.types import Account, ApiToken, LeadSource, LeadSourceKey, User
 from leadwire.schema.leads.queries import LeadQueries
@@ -39,7 +39,7 @@ class Query(NodeQueries, IdentityQueries, LeadQueries, MarketplaceQueries):
 
 
 @strawberry.type
-class Mutation(IdentityMutations, MarketplaceMutations):
+class Mutation(IdentityMutations, PartnerMutations, MarketplaceMutations):
     pass
 
 

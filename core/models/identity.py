@@ -30,6 +30,16 @@ class Account(Model):
     # core.ledger, always together with a ledger entry, never below zero.
     balance_minor = fields.BigIntField(default=0)
     first_activated_at = fields.DatetimeField(null=True)  # first offer activation (cancellation fee rule)
+    # Partner company info (seed 000: "manage company info").
+    phone = fields.CharField(max_length=32, default="")
+    website = fields.CharField(max_length=200, default="")
+    address = fields.CharField(max_length=300, default="")
+    # When the marketplace requires approval, a partner's campaigns go live only once approved.
+    approved_at = fields.DatetimeField(null=True)
+    # The operator staff membership that looks after this partner. A plain id,
+    # not a foreign key: account -> membership -> account would be a cycle the
+    # schema generator refuses; core.identity.delete_user clears it.
+    account_manager_id = fields.BigIntField(null=True)
 
     memberships: fields.ReverseRelation[Membership]
 

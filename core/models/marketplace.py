@@ -197,6 +197,7 @@ class RoutingOutcome(str, Enum):
     BALANCE = "balance"
     OUTRANKED = "outranked"  # eligible, but the lead went to better-ranked buyers
     ACCOUNT_CLOSED = "account_closed"
+    NOT_APPROVED = "not_approved"  # the marketplace has not approved the partner yet
 
 
 class RoutingDecision(Model):

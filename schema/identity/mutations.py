@@ -383,3 +383,83 @@ class IdentityMutations:
     async def revoke_lead_source_key(self, info: Info, input: RevokeLeadSourceKeyInput) -> RevokeLeadSourceKeyPayload:
         row = await auth.revoke_lead_source_key(info.context.viewer, decode_id(input.id, "LeadSourceKey", "id"))
         return RevokeLeadSourceKeyPayload(key=LeadSourceKey.from_row(row))
+
+
+# -- partner companies -------------------------------------------------------------------
+
+
+@strawberry.input
+class SignUpPartnerInput:
+    company_name: str
+    owner_name: str
+    email: str
+    password: str
+    time_zone: str = "America/New_York"
+    phone: str | None = None
+    website: str | None = None
+
+
+@strawberry.input
+class UpdateCompanyInfoInput:
+    name: str | None = None
+    phone: str | None = None
+    website: str | None = None
+    address: str | None = None
+
+
+@strawberry.input
+class AccountIdInput:
+    account_id: relay.GlobalID
+
+
+@strawberry.input
+class SetAccountManagerInput:
+    account_id: relay.GlobalID
+    staff_user_id: relay.GlobalID | None = None
+
+
+@strawberry.type
+class PartnerMutations:
+    @strawberry.mutation(description="Sign a partner company up, at no cost, and sign its owner in.")
+    @mutation(SignInPayload, public=True)
+    async def sign_up_partner(self, info: Info, input: SignUpPartnerInput) -> SignInPayload:
+        from leadwire.core import partners
+
+        ctx: Context = info.context
+        await partners.sign_up(
+            company_name=input.company_name, owner_name=input.owner_name, email=input.email, password=input.password,
+            time_zone=input.time_zone, phone=input.phone, website=input.website,
+            require_approval=ctx.settings.require_partner_approval,
+        )
+        return await IdentityMutations.sign_in(  # the same path as a normal sign-in
+            self, info=info, input=SignInInput(email=input.email, password=input.password)
+        )
+
+    @strawberry.mutation(description="Change the company's name, phone, website or address (owner).")
+    @mutation(UpdateAccountPayload)
+    async def update_company_info(self, info: Info, input: UpdateCompanyInfoInput) -> UpdateAccountPayload:
+        from leadwire.core import partners
+
+        account = await partners.update_company_info(
+            info.context.viewer, name=input.name, phone=input.phone, website=input.website, address=input.address
+        )
+        return UpdateAccountPayload(account=Account.from_row(account))
+
+    @strawberry.mutation(description="Approve a partner so its campaigns go live (operator).")
+    @mutation(UpdateAccountPayload)
+    async def approve_partner(self, info: Info, input: AccountIdInput) -> UpdateAccountPayload:
+        from leadwire.core import partners
+
+        account = await partners.approve(info.context.viewer, decode_id(input.account_id, "Account", "account_id"))
+        return UpdateAccountPayload(account=Account.from_row(account))
+
+    @strawberry.mutation(description="Give a partner an account manager from the operator's staff (operator).")
+    @mutation(UpdateAccountPayload)
+    async def set_account_manager(self, info: Info, input: SetAccountManagerInput) -> UpdateAccountPayload:
+        from leadwire.core import partners
+
+        account = await partners.set_account_manager(
+            info.context.viewer, decode_id(input.account_id, "Account", "account_id"),
+            _user_id(input.staff_user_id, "staff_user_id"),
+        )
+        return UpdateAccountPayload(account=Account.from_row(account))

@@ -18,6 +18,8 @@ from leadwire.core.models.identity import LeadSource as LeadSourceRow
 from leadwire.core.models.identity import LeadSourceKey as LeadSourceKeyRow
 from leadwire.core.models.identity import Membership
 
+from leadwire.core.ledger import MARKET_CURRENCY
+from leadwire.schema.marketplace.types import Money
 from leadwire.schema.relay import Connection
 
 if TYPE_CHECKING:
@@ -35,10 +37,37 @@ class Account(relay.Node):
     currency: str = strawberry.field(description="ISO 4217 code; set by the owner.")
     status: AccountStatus
     created_at: datetime
+    phone: str
+    website: str
+    address: str
+    approved: bool = strawberry.field(description="Partners: whether the marketplace has approved the account.")
+    _balance_minor: strawberry.Private[int]
+    _manager_id: strawberry.Private[int | None]
 
     @classmethod
     def from_row(cls, a: AccountRow) -> Account:
-        return cls(id=a.id, kind=a.kind, name=a.name, currency=a.currency, status=a.status, created_at=a.created_at)
+        return cls(
+            id=a.id, kind=a.kind, name=a.name, currency=a.currency, status=a.status, created_at=a.created_at,
+            phone=a.phone, website=a.website, address=a.address, approved=a.approved_at is not None,
+            _balance_minor=a.balance_minor, _manager_id=a.account_manager_id,
+        )
+
+    @strawberry.field(description="The prepaid balance (marketplace currency).")
+    def balance(self) -> Money:
+        return Money(amount_minor=self._balance_minor, currency=MARKET_CURRENCY)
+
+    @strawberry.field(description="The marketplace staff member who looks after this partner.")
+    async def account_manager(self, info: Info) -> AccountManagerContact | None:
+        if self._manager_id is None:
+            return None
+        m = await info.context.loaders.membership.load(self._manager_id)
+        return AccountManagerContact(name=m.person.name, email=m.person.email) if m else None
+
+
+@strawberry.type(description="How to reach a partner's account manager.")
+class AccountManagerContact:
+    name: str
+    email: str
 
 
 @strawberry.type(description="A person's user in one account, with their place in the manager tree.")
