@@ -70,6 +70,9 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if manage_database:
+            from leadwire.plugins.manager import load_plugins
+
+            load_plugins(settings.plugins_file)
             await open_database(settings)
         worker = None
         if settings.embedded_worker and manage_database:

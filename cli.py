@@ -29,9 +29,9 @@ def _fail(message: str, code: int = EXIT_CONFIG) -> int:
 
 
 def _load_plugins(settings: Settings):
-    from leadwire.plugins.manager import build_plugin_manager
+    from leadwire.plugins.manager import load_plugins
 
-    return build_plugin_manager(settings.plugins_file)
+    return load_plugins(settings.plugins_file)
 
 
 async def _with_db(settings: Settings, fn: Callable[[], Awaitable[int]]) -> int:
@@ -118,6 +118,8 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from leadwire.core import db
     from leadwire.core.demo import DEMO_PASSWORD, create_demo
+
+    _load_plugins(settings)
 
     async def run() -> int:
         await db.migrate()
@@ -293,14 +295,9 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:
         from leadwire.app import DatabaseNotMigrated
 
-        known = (DatabaseNotMigrated,)
-        try:
-            from leadwire.plugins.manager import PluginError
+        from leadwire.plugins.config import PluginError
 
-            known += (PluginError,)
-        except ImportError:
-            pass
-        if not isinstance(exc, known):
+        if not isinstance(exc, (DatabaseNotMigrated, PluginError)):
             raise
         code = _fail(str(exc))
     sys.exit(code)

@@ -1,6 +1,9 @@
 """A realistic demo dataset, so that the first screen of every feature shows
-something: an operator, three partner accounts with owners, managers and reps,
-lead sources, and a few hundred leads spread over the teams.
+something: an operator with staff, three funded partner accounts with owners,
+managers and reps, a catalogue over seven industries, active campaigns with
+geo and field filters, lead sources, and a few hundred consumer leads posted
+through the real intake (so they are routed, sold and traced), plus each
+team's own leads.
 
 Built through the same services as real use; running it twice changes nothing.
 """
@@ -9,14 +12,18 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from tortoise.transactions import in_transaction
 
-from leadwire.core import identity
+from leadwire.core import campaigns, identity, industries, intake, ledger
 from leadwire.core.access import Viewer
+from leadwire.core.auth import LeadSourcePrincipal
+from leadwire.core.campaigns import CampaignChanges
+from leadwire.core.errors import DomainError
 from leadwire.core.models.identity import Account, AccountKind, LeadSource, Membership
 from leadwire.core.models.leads import Lead, LeadOrigin
+from leadwire.core.models.ledger import EntryKind
+from leadwire.core.models.marketplace import GeoMode, Product
 
 DEMO_PASSWORD = "leadwire-demo"
 OPERATOR_EMAIL = "operator@demo.leadwire.dev"
@@ -25,11 +32,33 @@ OPERATOR_EMAIL = "operator@demo.leadwire.dev"
 PARTNERS = [
     ("Great Lakes Movers", "Dana Kowalski", "USD", "America/Detroit",
      [("Marcus Reed", ["Tia Nguyen", "Omar Haddad", "Lena Fischer"]), ("Priya Shah", ["Jon Baker", "Ava Russo"])]),
-    ("SunPeak Solar", "Carlos Mendes", "USD", "America/Denver",
+    ("SunPeak Solar", "Carlos Mendes", "USD", "America/Detroit",
      [("Grace Liu", ["Ben Ortiz", "Nora Walsh"]), ("Sam Patel", ["Eli Cohen"])]),
     ("Harbor Law Group", "Rebecca Stone", "USD", "America/New_York",
      [("Victor Hale", ["Iris Park", "Leo Grant"])]),
 ]
+
+# The catalogue: industry schema key -> [(product, [(offer, price in cents, exclusive)])]
+CATALOGUE = {
+    "moving": [("Local moving", [("Shared local move", 1800, False), ("Exclusive local move", 4500, True)]),
+               ("Long-distance moving", [("Shared long-distance move", 3200, False)]),
+               ("Full-service moving", [("Shared full-service move", 2600, False)])],
+    "solar": [("Residential solar", [("Shared solar quote", 3500, False), ("Exclusive solar quote", 9000, True)])],
+    "legal": [("Personal injury", [("Exclusive injury case", 12000, True)])],
+    "insurance": [("Auto insurance", [("Shared auto quote", 900, False)])],
+    "auto_shipping": [("Car shipping", [("Shared car shipping", 1200, False)])],
+    "home_improvement": [("Roofing", [("Shared roofing", 2500, False)])],
+    "mortgage": [("Refinance", [("Shared refinance", 4000, False)])],
+}
+# Which offer each partner activates, and its filter
+PARTNER_CAMPAIGNS = {
+    "Great Lakes Movers": [("Shared local move", dict(geo_mode="zip_radius", radius_zip="48201", radius_miles=40)),
+                           ("Shared full-service move", dict(geo_mode="states", states=["MI", "OH"]))],
+    "SunPeak Solar": [("Shared solar quote", dict(geo_mode="states", states=["MI", "OH", "CO"],
+                                                  field_filters={"homeowner": True}))],
+    "Harbor Law Group": [("Exclusive injury case", dict(geo_mode="states", states=["NY", "MI"]))],
+}
+DEPOSIT_CENTS = 150_000
 
 FIRST = ["James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "David", "Elizabeth",
          "William", "Barbara", "Richard", "Susan", "Joseph", "Jessica", "Thomas", "Sarah", "Chris", "Karen"]
@@ -74,8 +103,15 @@ async def create_demo(leads_per_account: int = 120, seed: int = 2026) -> DemoSum
         owner_time_zone="America/Detroit",
     )
     for source in ("Billy.com web form", "Partner API", "Call center"):
-        await LeadSource.create(account=operator_account, name=source)
-    summary.accounts, summary.users = 1, 1
+        await LeadSource.create(account=operator_account, name=source, form_enabled=source.endswith("form"),
+                                form_redirect_url="https://example.com/thank-you" if source.endswith("form") else "")
+    operator = await _viewer(await Membership.get(account_id=operator_account.id, owner_slot=1))
+    staff, _ = await identity.create_user(
+        operator, email="sam.support@demo.leadwire.dev", name="Sam Support", time_zone="America/Detroit",
+        password=DEMO_PASSWORD,
+    )
+    summary.accounts, summary.users = 1, 2
+    partner_owners: dict[str, Viewer] = {}
     for company, owner_name, currency, tz, teams in PARTNERS:
         account, owner_m = await identity.create_account(
             kind=AccountKind.PARTNER,
@@ -102,15 +138,15 @@ async def create_demo(leads_per_account: int = 120, seed: int = 2026) -> DemoSum
         summary.accounts += 1
         summary.users += len(people)
         rows = []
-        for i in range(leads_per_account):
+        for i in range(leads_per_account // 4):  # the team's own leads: web form and imports (seed 003)
             first, last = rng.choice(FIRST), rng.choice(LAST)
             zip_code, city, state = rng.choice(PLACES)
-            assignee = rng.choice(people + [None])  # some wait for assignment
+            assignee = rng.choice(people + [None])
             rows.append(
                 Lead(
                     account_id=account.id,
                     assignee_id=assignee.id if assignee else None,
-                    origin=rng.choice([LeadOrigin.MARKETPLACE] * 4 + [LeadOrigin.REGISTRATION, LeadOrigin.IMPORT]),
+                    origin=rng.choice([LeadOrigin.REGISTRATION, LeadOrigin.IMPORT, LeadOrigin.MANUAL]),
                     first_name=first,
                     last_name=last,
                     email=f"{first}.{last}{i}@mail.example".lower(),
@@ -122,12 +158,16 @@ async def create_demo(leads_per_account: int = 120, seed: int = 2026) -> DemoSum
             )
         async with in_transaction() as conn:
             await Lead.bulk_create(rows, using_db=conn)
-        # Spread creation times over the last 30 days so reports have a shape.
-        ids = await Lead.filter(account_id=account.id).values_list("id", flat=True)
-        now = identity.now()
-        for lead_id in ids:
-            await Lead.filter(id=lead_id).update(created_at=now - timedelta(minutes=rng.randrange(30 * 24 * 60)))
+            await ledger.credit(account.id, DEPOSIT_CENTS, EntryKind.DEPOSIT, "Demo deposit", conn)
         summary.leads += len(rows)
+        partner_owners[company] = owner
+    offers = await _catalogue(operator, staff)
+    for company, owner in partner_owners.items():
+        for offer_name, changes in PARTNER_CAMPAIGNS[company]:
+            campaign = await campaigns.activate_offer(owner, offers[offer_name].id)
+            changes = dict(changes, schedule=[], daily_cap=None, geo_mode=GeoMode(changes["geo_mode"]))
+            await campaigns.update_campaign(owner, campaign.id, CampaignChanges(**changes, clear_caps=("daily_cap",)))
+    summary.leads += await _marketplace_leads(operator_account, offers, leads_per_account * 2, rng)
     summary.logins = _logins()
     return summary
 
@@ -140,3 +180,65 @@ def _logins() -> list[tuple[str, str]]:
         out.append((f"manager, {company}", _email(manager_name, company)))
         out.append((f"rep, {company}", _email(reps[0], company)))
     return out
+
+
+async def _catalogue(operator: Viewer, staff: Membership) -> dict[str, object]:
+    offers = {}
+    for schema in industries.installed():
+        if schema.key not in CATALOGUE:
+            continue
+        industry = await campaigns.create_industry(operator, schema_key=schema.key)
+        for product_name, product_offers in CATALOGUE[schema.key]:
+            product = await campaigns.create_product(operator, industry_id=industry.id, name=product_name)
+            for offer_name, price, exclusive in product_offers:
+                offers[offer_name] = await campaigns.create_offer(
+                    operator, product_id=product.id, name=offer_name, price_minor=price, exclusive=exclusive
+                )
+    for account in await Account.filter(kind=AccountKind.PARTNER):
+        await Account.filter(id=account.id).update(account_manager_id=staff.id)
+    return offers
+
+
+def _lead_data(schema_key: str, zip_code: str, rng: random.Random) -> dict:
+    from_zip = zip_code
+    if schema_key == "moving":
+        to_zip = rng.choice([z for z, _, _ in PLACES])
+        return {"from_zip": from_zip, "to_zip": to_zip, "move_date": "2026-12-19",
+                "move_size": rng.choice(["studio", "1_bedroom", "2_bedrooms", "3_bedrooms"]),
+                "full_service": rng.random() < 0.3}
+    if schema_key == "solar":
+        return {"homeowner": rng.random() < 0.8, "monthly_electric_bill": rng.randrange(60, 400),
+                "roof_shade": rng.choice(["none", "some", "heavy"])}
+    if schema_key == "legal":
+        return {"practice_area": "personal_injury", "has_attorney": False, "case_summary": "Car accident, rear-ended."}
+    return {}
+
+
+async def _marketplace_leads(operator_account: Account, offers: dict, count: int, rng: random.Random) -> int:
+    """Consumers' quote requests through the real intake: validated, routed, sold."""
+    source = await LeadSource.get(account_id=operator_account.id, name="Billy.com web form")
+    principal = LeadSourcePrincipal(source.id, operator_account.id, source.name)
+    products = {}
+    for offer in offers.values():
+        product = await Product.get(id=offer.product_id).select_related("industry")
+        if product.industry.schema_key in ("moving", "solar", "legal"):
+            products[product.id] = product
+    created = 0
+    for i in range(count):
+        product = rng.choice(list(products.values()))
+        zip_code, _, _ = rng.choice(PLACES)
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        submission = intake.LeadSubmission(
+            product_id=product.id, first_name=first, last_name=last,
+            phone=f"+1{rng.choice(['313', '734', '248', '216', '614', '303', '212'])}555{rng.randrange(10000):04d}",
+            email=f"{first}.{last}.{i}@consumer.example".lower(), postal_code=zip_code,
+            data=_lead_data(product.industry.schema_key, zip_code, rng),
+            consent=intake.Consent(text="I agree to be contacted about my quote request.", ip="198.51.100.10",
+                                   page_url="https://billy.example/quote"),
+        )
+        try:
+            await intake.submit_lead(principal, submission)
+            created += 1
+        except DomainError:
+            continue  # a generated combination the schema refuses: skip it, like a real form would
+    return created

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from leadwire.plugins.hookspecs import hookimpl
 from leadwire.plugins.industry import (
     CampaignFilter,
     FieldProblem,
@@ -158,3 +159,8 @@ MORTGAGE = IndustrySchema(
 )
 
 BUILTIN_INDUSTRIES = (MOVING, SOLAR, LEGAL, INSURANCE, AUTO_SHIPPING, HOME_IMPROVEMENT, MORTGAGE)
+
+
+@hookimpl
+def leadwire_register_industries() -> list[IndustrySchema]:
+    return list(BUILTIN_INDUSTRIES)

@@ -1,0 +1,45 @@
+"""Leadwire's plugin hooks. Each hook is synchronous (pluggy does not await):
+hooks register providers; the providers' own methods may be async.
+
+``register_*`` hooks return lists; the host merges every plugin's list at
+start-up and refuses two registrations under one name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pluggy
+
+PROJECT = "leadwire"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def leadwire_plugin_settings() -> list[Any]:
+    """Declare the settings of this plugin's own block in plugins.toml.
+
+    :return: a list of :class:`leadwire.plugins.config.Setting` (name, type,
+        required, default, secret, description), so the host can validate the
+        block and a UI can build a form and hide secrets.
+    """
+
+
+@hookspec
+def leadwire_startup(config: Mapping[str, Any]) -> None:
+    """Called once at start-up with this plugin's validated settings.
+
+    :param config: the plugin's block from plugins.toml, checked against its
+        declared settings; secret values are :class:`leadwire.core.settings.Secret`.
+    """
+
+
+@hookspec
+def leadwire_register_industries() -> list[Any]:
+    """Register industry lead schemas.
+
+    :return: a list of :class:`leadwire.plugins.industry.IndustrySchema`; keys
+        must be unique across all plugins.
+    """
