@@ -136,7 +136,7 @@ async def create_account(
         lambda: check_time_zone(owner_time_zone, "owner_time_zone"),
     )
     async with in_transaction() as conn:
-        person = await Person.get_or_none(email=email).using_db(conn)
+        person = await Person.filter(email=email).using_db(conn).first()
         if person is None:
             if owner_password is None:
                 raise DomainError.single("owner_password", ErrorCode.REQUIRED, "A password is required for a new person.")
@@ -225,10 +225,10 @@ async def create_user(
         await _lock_account(viewer.account_id, conn)
         manager = None
         if manager_id is not None:
-            manager = await Membership.get_or_none(id=manager_id, account_id=viewer.account_id).using_db(conn)
+            manager = await Membership.filter(id=manager_id, account_id=viewer.account_id).using_db(conn).first()
             if manager is None:
                 raise not_found("manager_id", "user")
-        person = await Person.get_or_none(email=email).using_db(conn)
+        person = await Person.filter(email=email).using_db(conn).first()
         if person is None:
             if password is None:
                 password = initial_password = secrets.token_urlsafe(12)
@@ -251,12 +251,12 @@ async def set_manager(viewer: Viewer, membership_id: int, manager_id: int | None
     require_owner(viewer, "change who reports to whom")
     async with in_transaction() as conn:
         await _lock_account(viewer.account_id, conn)
-        m = await Membership.get_or_none(id=membership_id, account_id=viewer.account_id).using_db(conn)
+        m = await Membership.filter(id=membership_id, account_id=viewer.account_id).using_db(conn).first()
         if m is None:
             raise not_found("user_id", "user")
         new_manager = None
         if manager_id is not None:
-            new_manager = await Membership.get_or_none(id=manager_id, account_id=viewer.account_id).using_db(conn)
+            new_manager = await Membership.filter(id=manager_id, account_id=viewer.account_id).using_db(conn).first()
             if new_manager is None:
                 raise not_found("manager_id", "user")
             if new_manager.tree_path.startswith(m.tree_path):
@@ -281,7 +281,7 @@ async def transfer_ownership(viewer: Viewer, membership_id: int) -> Membership:
     require_owner(viewer, "hand over ownership")
     async with in_transaction() as conn:
         await _lock_account(viewer.account_id, conn)
-        target = await Membership.get_or_none(id=membership_id, account_id=viewer.account_id).using_db(conn)
+        target = await Membership.filter(id=membership_id, account_id=viewer.account_id).using_db(conn).first()
         if target is None:
             raise not_found("user_id", "user")
         if target.is_barred:
@@ -297,7 +297,7 @@ async def bar_user(viewer: Viewer, membership_id: int) -> Membership:
     every request re-checks the bar anyway."""
     require_owner(viewer, "bar users")
     async with in_transaction() as conn:
-        m = await Membership.get_or_none(id=membership_id, account_id=viewer.account_id).using_db(conn)
+        m = await Membership.filter(id=membership_id, account_id=viewer.account_id).using_db(conn).first()
         if m is None:
             raise not_found("user_id", "user")
         if m.is_owner:
@@ -323,7 +323,7 @@ async def delete_user(viewer: Viewer, membership_id: int) -> None:
     require_owner(viewer, "delete users")
     async with in_transaction() as conn:
         await _lock_account(viewer.account_id, conn)
-        m = await Membership.get_or_none(id=membership_id, account_id=viewer.account_id).using_db(conn)
+        m = await Membership.filter(id=membership_id, account_id=viewer.account_id).using_db(conn).first()
         if m is None:
             raise not_found("user_id", "user")
         if not m.is_barred:

@@ -22,16 +22,20 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
 
 from leadwire.core import industries, routing
 from leadwire.core.auth import LeadSourcePrincipal
 from leadwire.core.errors import DomainError, ErrorCode, FieldError
 from leadwire.core.identity import now
+from leadwire.core.jobs import enqueue
+from leadwire.core.jobs import builtin as _builtin_jobs  # noqa: F401  (registers route_lead)
 from leadwire.core.models.leads import Lead, LeadOrigin, MarketStatus
 from leadwire.core.models.marketplace import Product
 from leadwire.integrations import geodata
 
 DUPLICATE_WINDOW = dt.timedelta(days=30)
+ROUTE_SAFETY_DELAY = dt.timedelta(seconds=30)
 
 
 @dataclass
@@ -153,30 +157,37 @@ async def submit_lead(
         duplicate_of_id__isnull=True,
     ).order_by("id").first()
     try:
-        lead = await Lead.create(
-            account_id=source.account_id,
-            origin=LeadOrigin.MARKETPLACE,
-            source_id=source.source_id,
-            industry_id=product.industry_id,
-            product_id=product.id,
-            first_name=first,
-            last_name=last,
-            email=email,
-            phone=phone,
-            postal_code=place.zip_code,
-            city=place.city,
-            state=place.state,
-            data=data,
-            market_status=MarketStatus.DUPLICATE if duplicate else MarketStatus.RECEIVED,
-            duplicate_of_id=duplicate.id if duplicate else None,
-            idempotency_key=submission.idempotency_key,
-            request_hash=submission.fingerprint(),
-            consent_text=consent_text,
-            consent_at=submission.consent.given_at or at,
-            consent_ip=submission.consent.ip[:64],
-            consent_user_agent=submission.consent.user_agent[:300],
-            consent_page_url=submission.consent.page_url[:500],
-        )
+        async with in_transaction() as conn:
+            lead = await Lead.create(
+                account_id=source.account_id,
+                origin=LeadOrigin.MARKETPLACE,
+                source_id=source.source_id,
+                industry_id=product.industry_id,
+                product_id=product.id,
+                first_name=first,
+                last_name=last,
+                email=email,
+                phone=phone,
+                postal_code=place.zip_code,
+                city=place.city,
+                state=place.state,
+                data=data,
+                market_status=MarketStatus.DUPLICATE if duplicate else MarketStatus.RECEIVED,
+                duplicate_of_id=duplicate.id if duplicate else None,
+                idempotency_key=submission.idempotency_key,
+                request_hash=submission.fingerprint(),
+                consent_text=consent_text,
+                consent_at=submission.consent.given_at or at,
+                consent_ip=submission.consent.ip[:64],
+                consent_user_agent=submission.consent.user_agent[:300],
+                consent_page_url=submission.consent.page_url[:500],
+                using_db=conn,
+            )
+            if not duplicate:
+                # The safety net: if this process dies before routing below, a
+                # worker routes the lead a little later (a no-op once routed).
+                await enqueue("route_lead", {"lead_id": lead.id}, dedupe_key=f"route_lead:{lead.id}",
+                              run_after=at + ROUTE_SAFETY_DELAY, using_db=conn)
     except IntegrityError:
         # A concurrent retry with the same key won the insert: answer as it did.
         existing = await _existing(source, submission)

@@ -230,14 +230,15 @@ async def _sell(
     return sale.id, buyer_lead.id
 
 
-async def route_lead(lead_id: int, *, at: dt.datetime | None = None) -> RoutingResult:
-    """Route a received (or operator re-routed, unsold) lead. Safe to repeat: a
-    lead already sold or marked duplicate is left alone."""
+async def route_lead(lead_id: int, *, at: dt.datetime | None = None, reroute_unsold: bool = False) -> RoutingResult:
+    """Route a received lead (or, for the operator's re-route, an unsold one).
+    Safe to repeat: a lead already routed is left alone."""
     at = at or utc_now()
     t0 = time.perf_counter()
     lead = await Lead.get(id=lead_id).select_related("industry", "product")
     result = RoutingResult(lead_id=lead.id)
-    if lead.market_status not in (MarketStatus.RECEIVED, MarketStatus.UNSOLD):
+    routable = (MarketStatus.RECEIVED, MarketStatus.UNSOLD) if reroute_unsold else (MarketStatus.RECEIVED,)
+    if lead.market_status not in routable:
         result.status = MarketStatus(lead.market_status) if lead.market_status else MarketStatus.UNSOLD
         return result
     product = lead.product

@@ -15,6 +15,7 @@ Which real services the suite uses is chosen by the environment:
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import pytest
@@ -82,9 +83,17 @@ def settings() -> Settings:
 
 @pytest.fixture(scope="session")
 async def _db_context():
+    from tortoise import context as tortoise_context
+
     async with tortoise_test_context(MODEL_MODULES, db_url=_db_url(), app_label="leadwire") as ctx:
         database = getattr(ctx.connections.get("default"), "database", None)
+        # Also the global fallback, as in the server: code on the loop outside the
+        # test's task (the embedded job worker's coroutines) finds the same ORM.
+        tortoise_context.set_global_context(ctx)
+        _session["ctx"] = ctx
         yield ctx
+        _session.pop("ctx", None)
+        tortoise_context._global_context = None
     if BACKEND == "postgres" and database:
         from urllib.parse import urlsplit
 
@@ -102,6 +111,29 @@ async def _empty_all_tables() -> None:
             + "".join(f'DELETE FROM "{t}";' for t in tables)
             + "DELETE FROM sqlite_sequence;PRAGMA foreign_keys=ON;"
         )
+
+
+_session: dict = {}
+
+
+@pytest.fixture(autouse=True)
+async def _rebind_models_after_test():
+    """Model classes are process-global and a second TortoiseContext (a test of
+    migrations, or one seeding a separate database for other processes) binds
+    their query builders to its own dialect. Bind them back to the session's."""
+    yield
+    ctx = _session.get("ctx")
+    if ctx is not None:
+        _forget_compiled_queries()
+        ctx.apps._build_initial_querysets()
+
+
+def _forget_compiled_queries() -> None:
+    # tortoise caches each table's INSERT by connection *name*: another database
+    # under the same name ("default") must not reuse the other dialect's SQL.
+    from tortoise.backends.base.executor import EXECUTOR_CACHE
+
+    EXECUTOR_CACHE.clear()
 
 
 @pytest.fixture
@@ -209,3 +241,19 @@ async def live_server(app, db):
     yield f"127.0.0.1:{port}"
     server.should_exit = True
     await task
+
+
+@contextlib.asynccontextmanager
+async def separate_database(url: str, *, create: bool = False):
+    """An ORM context on another database (for tests that hand a database to
+    other processes). Binds the models' query builders to its dialect on the
+    way in; the autouse fixture binds them back to the session's afterwards."""
+    from tortoise.context import TortoiseContext
+
+    from leadwire.core import db as lwdb
+
+    async with TortoiseContext() as ctx:
+        await ctx.init(config=lwdb.tortoise_config(url), _create_db=create)
+        _forget_compiled_queries()
+        ctx.apps._build_initial_querysets()
+        yield ctx

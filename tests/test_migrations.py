@@ -8,7 +8,7 @@ from pathlib import Path
 from leadwire.core import db as lwdb
 from leadwire.core.settings import load_settings
 
-from conftest import POSTGRES_URL, drop_postgres_database, TEST_SECRET, service_skip
+from conftest import POSTGRES_URL, drop_postgres_database, separate_database, TEST_SECRET, service_skip
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,12 +24,9 @@ def test_models_have_no_unmigrated_changes():
 async def _migrate_twice_and_compare(url: str, tmp_path) -> None:
     """Apply the migrations to an empty database twice (the second run is a
     no-op) and check every model table and index column exists."""
-    from tortoise.context import TortoiseContext
-
     settings = load_settings({"LEADWIRE_DATABASE_URL": url, "LEADWIRE_SECRET_KEY": TEST_SECRET}, cwd=tmp_path)
     try:
-        async with TortoiseContext() as ctx:
-            await ctx.init(config=lwdb.tortoise_config(settings.database_url.reveal()), _create_db=url.startswith("postgres"))
+        async with separate_database(settings.database_url.reveal(), create=url.startswith("postgres")) as ctx:
             assert await lwdb.pending_migrations() == ["leadwire.0001_initial"]
             assert "leadwire.0001_initial" in await lwdb.migrate()
             assert await lwdb.migrate() == []
@@ -61,10 +58,7 @@ async def _migrate_twice_and_compare(url: str, tmp_path) -> None:
 
 async def test_migrations_on_a_fresh_sqlite_file(tmp_path):
     await _migrate_twice_and_compare(f"sqlite://{tmp_path / 'm.sqlite3'}", tmp_path)
-    from tortoise.context import TortoiseContext
-
-    async with TortoiseContext() as ctx:
-        await ctx.init(config=lwdb.tortoise_config(f"sqlite://{tmp_path / 'm.sqlite3'}?busy_timeout=10000"))
+    async with separate_database(f"sqlite://{tmp_path / 'm.sqlite3'}?busy_timeout=10000") as ctx:
         conn = ctx.connections.get("default")
         _, rows = await conn.execute_query("PRAGMA journal_mode")
         assert rows[0][0] == "wal"

@@ -7,7 +7,6 @@ import sys
 import uuid
 from pathlib import Path
 
-from tortoise.context import TortoiseContext
 from tortoise.transactions import in_transaction
 
 from leadwire.core import campaigns, db as lwdb, industries, ledger
@@ -18,7 +17,7 @@ from leadwire.core.models.ledger import EntryKind
 from leadwire.core.models.marketplace import CapCounter, LeadSale
 from leadwire.plugins.builtin.industries import BUILTIN_INDUSTRIES
 
-from conftest import POSTGRES_URL, drop_postgres_database, service_skip
+from conftest import POSTGRES_URL, drop_postgres_database, separate_database, service_skip
 
 HERE = Path(__file__).resolve().parent
 LEADS = 300
@@ -64,8 +63,7 @@ async def _seed(url: str) -> dict:
 
 
 async def _run(url: str) -> None:
-    async with TortoiseContext() as ctx:
-        await ctx.init(config=lwdb.tortoise_config(url), _create_db=url.startswith("postgres"))
+    async with separate_database(url, create=url.startswith("postgres")):
         seeded = await _seed(url)
     ids = seeded["lead_ids"]
     halves = [ids[0::2], ids[1::2]]
@@ -79,8 +77,7 @@ async def _run(url: str) -> None:
     outputs = [await asyncio.wait_for(p.communicate(), 240) for p in procs]
     for p, (out, err) in zip(procs, outputs):
         assert p.returncode == 0, err.decode()[-3000:]
-    async with TortoiseContext() as ctx:
-        await ctx.init(config=lwdb.tortoise_config(url))
+    async with separate_database(url):
         for account_id, (count, price, deposit, campaign_id, cap) in seeded["expected"].items():
             account = await Account.get(id=account_id)
             sales = await LeadSale.filter(account_id=account_id).count()

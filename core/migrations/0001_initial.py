@@ -2,6 +2,7 @@ from tortoise import migrations
 from tortoise.migrations import operations as ops
 import functools
 from json import dumps, loads
+from leadwire.core.jobs.models import JobStatus
 from leadwire.core.models.identity import AccountKind, AccountStatus
 from leadwire.core.models.leads import LeadOrigin, MarketStatus
 from leadwire.core.models.ledger import EntryKind
@@ -83,6 +84,27 @@ class Migration(migrations.Migration):
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
             options={'table': 'login_failure', 'app': 'leadwire', 'indexes': [Index(fields=['email', 'ip', 'created_at'])], 'pk_attr': 'id', 'table_description': 'One failed login, kept to rate-limit guessing per e-mail and IP across processes.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='OutboxJob',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('name', fields.CharField(max_length=100)),
+                ('payload', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('dedupe_key', fields.CharField(null=True, unique=True, max_length=200)),
+                ('status', fields.CharEnumField(default=JobStatus.PENDING, description='PENDING: pending\nRUNNING: running\nDONE: done\nDEAD: dead', enum_type=JobStatus, max_length=16)),
+                ('attempts', fields.IntField(default=0)),
+                ('max_attempts', fields.IntField(default=8)),
+                ('run_after', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('dispatched_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('locked_until', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('lock_token', fields.CharField(default='', max_length=32)),
+                ('last_error', fields.TextField(default='', unique=False)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('finished_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'outbox_job', 'app': 'leadwire', 'indexes': [Index(fields=['status', 'run_after'])], 'pk_attr': 'id', 'table_description': 'One job. Written in the same transaction as the change that needs it, so'},
             bases=['Model'],
         ),
         ops.CreateModel(

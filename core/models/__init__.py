@@ -9,4 +9,5 @@ MODEL_MODULES = [
     "leadwire.core.models.leads",
     "leadwire.core.models.marketplace",
     "leadwire.core.models.ledger",
+    "leadwire.core.jobs.models",
 ]
