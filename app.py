@@ -4,6 +4,7 @@ migrates it and runs the job worker in-process)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -74,7 +75,12 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette
 
             load_plugins(settings.plugins_file)
             await open_database(settings)
-        worker = None
+        worker = tailer = None
+        if manage_database:
+            from leadwire.core.events import SaleTailer, bus
+
+            # Sales made by other API processes reach this one's live feeds.
+            tailer = asyncio.create_task(SaleTailer(bus).run(), name="leadwire-sale-tailer")
         if settings.embedded_worker and manage_database:
             from leadwire.core.jobs.embedded import start_embedded_worker
 
@@ -82,6 +88,8 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette
         try:
             yield
         finally:
+            if tailer is not None:
+                tailer.cancel()
             if worker is not None:
                 await worker.stop()
             if manage_database:

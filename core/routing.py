@@ -259,6 +259,7 @@ async def route_lead(lead_id: int, *, at: dt.datetime | None = None, reroute_uns
     t1 = time.perf_counter()
     exclusive = False
     sold: list[_Candidate] = []
+    sale_ids: list[int] = []
     remaining = eligible
     while remaining and not sold:
         exclusive, order = _choose(remaining, product.max_buyers)
@@ -267,7 +268,7 @@ async def route_lead(lead_id: int, *, at: dt.datetime | None = None, reroute_uns
             if len(sold) >= wanted:
                 break
             try:
-                _, buyer_lead_id = await _sell(
+                sale_id, buyer_lead_id = await _sell(
                     lead, c, exclusive=exclusive, max_buyers=product.max_buyers, at=at, known_counters=counts
                 )
             except _SaleRefused as refused:
@@ -277,7 +278,9 @@ async def route_lead(lead_id: int, *, at: dt.datetime | None = None, reroute_uns
                 c.reason, c.detail = RoutingOutcome.OUTRANKED, "already sold to this campaign"
                 continue
             c.reason = RoutingOutcome.SOLD
+            c.detail = ""
             sold.append(c)
+            sale_ids.append(sale_id)
             result.sold_to.append(c.campaign.id)
             result.buyer_lead_ids.append(buyer_lead_id)
         remaining = [c for c in remaining if c.reason is None]
@@ -307,8 +310,8 @@ async def route_lead(lead_id: int, *, at: dt.datetime | None = None, reroute_uns
     # After commit: the live feed of each buyer (the official record is the sale).
     events.bus.publish(
         *(
-            events.LeadEvent(events.LeadEventKind.SOLD, buyer_id, c.campaign.account_id)
-            for c, buyer_id in zip(sold, result.buyer_lead_ids)
+            events.LeadEvent(events.LeadEventKind.SOLD, buyer_id, c.campaign.account_id, sale_id)
+            for c, buyer_id, sale_id in zip(sold, result.buyer_lead_ids, sale_ids)
         )
     )
     return result

@@ -126,3 +126,39 @@ async def test_a_sale_reaches_the_buyers_feed_the_moment_it_is_made(live_server)
         pass
     await buyer_feed.close()
     await other_feed.close()
+
+
+async def test_sales_from_another_process_reach_this_processes_feed(db):
+    """The tailer publishes sales it did not publish itself (another API process
+    made them), once each."""
+    from market import Market
+    from test_routing import TUESDAY_3PM_DETROIT
+
+    from leadwire.core import routing
+    from leadwire.core.events import EventBus, SaleTailer
+    from leadwire.core.models.marketplace import LeadSale
+
+    market = await Market().setup()
+    offer = await market.offer(market.local, 2500)
+    account, buyer = await market.partner()
+    await market.campaign(buyer, offer)
+    here = EventBus()
+    tailer = SaleTailer(here)
+    await tailer.start_position()
+    received = []
+
+    async def listen():
+        async for event in here.subscribe(account.id):
+            received.append(event)
+
+    listener = asyncio.create_task(listen())
+    await asyncio.sleep(0)
+    # routing publishes to the module bus, not to `here`: as if in another process
+    await routing.route_lead((await market.lead()).id, at=TUESDAY_3PM_DETROIT)
+    await routing.route_lead((await market.lead()).id, at=TUESDAY_3PM_DETROIT)
+    assert await tailer.poll_once() == 2
+    assert await tailer.poll_once() == 0  # never twice
+    await asyncio.sleep(0)
+    listener.cancel()
+    sales = await LeadSale.filter(account_id=account.id).order_by("id").values_list("id", flat=True)
+    assert [e.sale_id for e in received] == list(sales)
