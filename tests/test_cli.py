@@ -9,7 +9,6 @@ import sys
 import time
 import uuid
 import urllib.request
-from pathlib import Path
 
 import pytest
 

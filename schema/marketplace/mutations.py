@@ -262,6 +262,6 @@ class MarketplaceMutations:
             raise not_found("lead_id", "lead")
         if lead.market_status != CoreMarketStatus.UNSOLD:
             raise DomainError.single("lead_id", ErrorCode.INVALID, "Only an unsold lead can be re-routed.")
-        await routing.route_lead(lead.id)
+        await routing.route_lead(lead.id, reroute_unsold=True)
         await lead.refresh_from_db()
         return RerouteLeadPayload(lead=Lead.from_row(lead))
