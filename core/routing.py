@@ -43,7 +43,7 @@ from tortoise.transactions import in_transaction
 
 from leadwire.core import events, industries, ledger
 from leadwire.core.identity import now as utc_now
-from leadwire.core.models.identity import Account, AccountStatus
+from leadwire.core.models.identity import AccountStatus
 from leadwire.core.models.leads import Lead, LeadOrigin, MarketStatus
 from leadwire.core.models.marketplace import (
     Campaign,
@@ -51,7 +51,6 @@ from leadwire.core.models.marketplace import (
     CampaignStatus,
     CapCounter,
     LeadSale,
-    Offer,
     RoutingDecision,
     RoutingOutcome,
 )
@@ -60,7 +59,7 @@ from leadwire.plugins.industry import filter_accepts
 _CAPS = (("daily_cap", "d"), ("weekly_cap", "w"), ("monthly_cap", "m"))
 
 
-def cap_periods(campaign: Campaign, at: dt.datetime) -> list[tuple[str, int]]:
+def cap_periods(campaign: Campaign | CampaignView, at: dt.datetime) -> list[tuple[str, int]]:
     """(period key, cap) for each cap the campaign has, in its time zone."""
     local = at.astimezone(ZoneInfo(campaign.time_zone))
     keys = {
@@ -71,7 +70,7 @@ def cap_periods(campaign: Campaign, at: dt.datetime) -> list[tuple[str, int]]:
     return [(keys[k], getattr(campaign, attr)) for attr, k in _CAPS if getattr(campaign, attr) is not None]
 
 
-def in_schedule(campaign: Campaign, at: dt.datetime) -> bool:
+def in_schedule(campaign: Campaign | CampaignView, at: dt.datetime) -> bool:
     if not campaign.schedule:
         return True
     local = at.astimezone(ZoneInfo(campaign.time_zone))
@@ -80,18 +79,50 @@ def in_schedule(campaign: Campaign, at: dt.datetime) -> bool:
     return any(w["day"] == day and w["start"] <= hhmm < w["end"] for w in campaign.schedule)
 
 
+@dataclass(slots=True)
+class CampaignView:
+    """What routing reads of a campaign, its offer and its account: plain values
+    from one query, not ORM objects (routing may weigh hundreds per lead)."""
+
+    id: int
+    account_id: int
+    status: str
+    paused_at: dt.datetime | None
+    filter_enabled: bool
+    field_filters: dict
+    schedule: list
+    time_zone: str
+    daily_cap: int | None
+    weekly_cap: int | None
+    monthly_cap: int | None
+    last_sold_at: dt.datetime | None
+    revision: int
+    price_minor: int
+    currency: str
+    exclusive: bool
+    offer_active: bool
+    account_status: str
+    account_approved_at: dt.datetime | None
+    balance_minor: int
+
+
+_VIEW_FIELDS = (
+    "id", "account_id", "status", "paused_at", "filter_enabled", "field_filters", "schedule", "time_zone",
+    "daily_cap", "weekly_cap", "monthly_cap", "last_sold_at", "revision", "offer__price_minor", "offer__currency",
+    "offer__exclusive", "offer__active", "account__status", "account__approved_at", "account__balance_minor",
+)
+
+
 @dataclass
 class _Candidate:
-    campaign: Campaign
-    offer: Offer
-    account: Account
+    campaign: CampaignView
     reason: RoutingOutcome | None = None
     detail: str = ""
 
     @property
     def rank_key(self):
         last = self.campaign.last_sold_at or dt.datetime.min.replace(tzinfo=dt.timezone.utc)
-        return (-self.offer.price_minor, last, self.campaign.id)
+        return (-self.campaign.price_minor, last, self.campaign.id)
 
 
 @dataclass
@@ -114,13 +145,13 @@ class _SaleRefused(Exception):
 async def _candidates(lead: Lead) -> list[_Candidate]:
     areas = [a for a in (f"z:{lead.postal_code}" if lead.postal_code else "", f"s:{lead.state}" if lead.state else "") if a]
     covering = CampaignArea.filter(product_id=lead.product_id, area__in=areas).values("campaign_id")
-    campaigns = await Campaign.filter(
+    rows = await Campaign.filter(
         Q(product_id=lead.product_id) & (Q(matches_anywhere=True) | Q(id__in=Subquery(covering)))
-    ).select_related("offer", "account")
-    return [_Candidate(c, c.offer, c.account) for c in campaigns]
+    ).values_list(*_VIEW_FIELDS)
+    return [_Candidate(CampaignView(*row)) for row in rows]
 
 
-async def _current_counts(campaigns: list[Campaign], at: dt.datetime) -> dict[tuple[int, str], int]:
+async def _current_counts(campaigns: list[CampaignView], at: dt.datetime) -> dict[tuple[int, str], int]:
     wanted = {(c.id, key) for c in campaigns for key, _ in cap_periods(c, at)} if campaigns else set()
     if not wanted:
         return {}
@@ -132,11 +163,11 @@ async def _current_counts(campaigns: list[Campaign], at: dt.datetime) -> dict[tu
 
 def _first_failure(c: _Candidate, lead: Lead, at: dt.datetime, counts: dict, schema) -> tuple[RoutingOutcome, str] | None:
     campaign = c.campaign
-    if c.account.status != AccountStatus.ACTIVE:
+    if campaign.account_status != AccountStatus.ACTIVE:
         return RoutingOutcome.ACCOUNT_CLOSED, ""
-    if c.account.approved_at is None:
+    if campaign.account_approved_at is None:
         return RoutingOutcome.NOT_APPROVED, ""
-    if campaign.status != CampaignStatus.ACTIVE or not c.offer.active:
+    if campaign.status != CampaignStatus.ACTIVE or not campaign.offer_active:
         return RoutingOutcome.DISABLED, ""
     if campaign.paused_at is not None:
         return RoutingOutcome.PAUSED, ""
@@ -149,7 +180,7 @@ def _first_failure(c: _Candidate, lead: Lead, at: dt.datetime, counts: dict, sch
     for key, cap in cap_periods(campaign, at):
         if counts.get((campaign.id, key), 0) >= cap:
             return RoutingOutcome.CAP, key
-    if c.account.balance_minor < c.offer.price_minor:
+    if campaign.balance_minor < campaign.price_minor:
         return RoutingOutcome.BALANCE, ""
     return None
 
@@ -157,10 +188,10 @@ def _first_failure(c: _Candidate, lead: Lead, at: dt.datetime, counts: dict, sch
 def _choose(eligible: list[_Candidate], max_buyers: int) -> tuple[bool, list[_Candidate]]:
     """Exclusive or shared, and the buyers in the order to try them."""
     ranked = sorted(eligible, key=lambda c: c.rank_key)
-    exclusive = [c for c in ranked if c.offer.exclusive]
-    shared = [c for c in ranked if not c.offer.exclusive]
-    exclusive_revenue = exclusive[0].offer.price_minor if exclusive else 0
-    shared_revenue = sum(c.offer.price_minor for c in shared[:max_buyers])
+    exclusive = [c for c in ranked if c.campaign.exclusive]
+    shared = [c for c in ranked if not c.campaign.exclusive]
+    exclusive_revenue = exclusive[0].campaign.price_minor if exclusive else 0
+    shared_revenue = sum(c.campaign.price_minor for c in shared[:max_buyers])
     if exclusive and exclusive_revenue >= shared_revenue:
         return True, exclusive
     return False, shared
@@ -171,7 +202,7 @@ async def _sell(
 ) -> tuple[int, int]:
     """One sale, all or nothing. Returns (sale id, buyer's lead id). The unique
     (lead, campaign) constraint refuses a second sale to the same campaign."""
-    campaign, offer = c.campaign, c.offer
+    campaign = c.campaign
     async with in_transaction() as conn:
         # 1. The lead's buyer slot (first write: on SQLite it takes the write lock).
         if exclusive:
@@ -218,13 +249,13 @@ async def _sell(
             buyer_lead_id=buyer_lead.id,
             campaign_id=campaign.id,
             account_id=campaign.account_id,
-            price_minor=offer.price_minor,
-            currency=offer.currency,
+            price_minor=campaign.price_minor,
+            currency=campaign.currency,
             exclusive=exclusive,
             campaign_revision=campaign.revision,
             using_db=conn,
         )
-        if not await ledger.debit_for_sale(campaign.account_id, offer.price_minor, sale.id, conn):
+        if not await ledger.debit_for_sale(campaign.account_id, campaign.price_minor, sale.id, conn):
             raise _SaleRefused(RoutingOutcome.BALANCE, "")
         await Campaign.filter(id=campaign.id).using_db(conn).update(last_sold_at=at)
     return sale.id, buyer_lead.id
@@ -296,7 +327,7 @@ async def route_lead(lead_id: int, *, at: dt.datetime | None = None, reroute_uns
             [
                 RoutingDecision(
                     lead_id=lead.id, campaign_id=c.campaign.id, outcome=c.reason, detail=c.detail[:200],
-                    price_minor=c.offer.price_minor,
+                    price_minor=c.campaign.price_minor,
                 )
                 for c in candidates
             ],
