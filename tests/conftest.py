@@ -221,26 +221,11 @@ async def drop_postgres_database(url: str) -> None:
 @pytest.fixture
 async def live_server(app, db):
     """The app served by a real uvicorn on 127.0.0.1 (random port), on the test's
-    own event loop so it shares the test database. Yields the base URL."""
-    import asyncio
-    import socket
+    own event loop so it shares the test database. Yields "127.0.0.1:PORT"."""
+    from loopback import serve_asgi
 
-    import uvicorn
-
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, lifespan="off", log_level="warning", ws="websockets-sansio", loop="none")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    for _ in range(500):
-        if server.started:
-            break
-        await asyncio.sleep(0.01)
-    assert server.started, "uvicorn did not start"
-    yield f"127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    async with serve_asgi(app, websockets=True) as address:
+        yield address
 
 
 @contextlib.asynccontextmanager
