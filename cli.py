@@ -80,7 +80,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         reload=args.reload,
-        log_level="info",
+        workers=None if args.reload else args.workers,
+        log_level=args.log_level,
         lifespan="on",
         proxy_headers=True,
     )
@@ -243,6 +244,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
     p.add_argument("--reload", action="store_true", help="restart when code changes (development)")
+    p.add_argument("--workers", type=int, default=1, help="API processes (default 1); each runs its own sweeper")
+    p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"],
+                   help="server log level (default info)")
     p.add_argument("--demo", action="store_true", help="create the demo data first if it is not there")
     p.set_defaults(func=cmd_serve)
 

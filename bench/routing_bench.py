@@ -25,16 +25,22 @@ import time
 import uuid
 from pathlib import Path
 
-from tortoise.context import TortoiseContext
-
 from leadwire.core import db as lwdb
 from leadwire.core import industries, routing
 from leadwire.core.identity import now
 from leadwire.core.models.identity import Account, AccountKind, Membership, Person
 from leadwire.core.models.leads import Lead, MarketStatus
-from leadwire.core.models.marketplace import Campaign, CampaignArea, GeoMode, Industry, Offer, Product
+from leadwire.core.models.marketplace import (
+    Campaign,
+    CampaignArea,
+    GeoMode,
+    Industry,
+    Offer,
+    Product,
+)
 from leadwire.integrations import geodata
 from leadwire.plugins.builtin.industries import BUILTIN_INDUSTRIES
+from tortoise.context import TortoiseContext
 
 PRODUCTS = 10
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -52,7 +58,10 @@ async def build(n_campaigns: int, rng: random.Random) -> dict:
     ]
     zips = geodata.all_zip_codes()
     n_accounts = max(10, n_campaigns // 5)
-    accounts = [Account(kind=AccountKind.PARTNER, name=f"Partner {i}", balance_minor=10_000_000) for i in range(n_accounts)]
+    accounts = [
+        Account(kind=AccountKind.PARTNER, name=f"Partner {i}", balance_minor=10_000_000, approved_at=now())
+        for i in range(n_accounts)
+    ]
     await Account.bulk_create(accounts, batch_size=2000)
     account_ids = await Account.filter(kind=AccountKind.PARTNER).values_list("id", flat=True)
     person = await Person.create(email="bench@example.com", name="Bench", password_hash="x")
