@@ -21,10 +21,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tortoise.expressions import Subquery
 from tortoise.queryset import QuerySet
 
 from leadwire.core.errors import ErrorCode, Forbidden
 from leadwire.core.models.identity import Account, AccountKind, Membership
+from leadwire.core.models.delivery import Delivery
 from leadwire.core.models.leads import Lead
 
 
@@ -68,6 +70,15 @@ def visible_leads(viewer: Viewer) -> QuerySet[Lead]:
     if viewer.is_owner or viewer.is_operator:
         return qs
     return qs.filter(assignee__tree_path__startswith=viewer.tree_path)
+
+
+def visible_deliveries(viewer: Viewer) -> QuerySet[Delivery]:
+    """Deliveries follow the buyer's copy of the lead: whoever sees that lead
+    sees how it was delivered. Operator staff see every delivery: they run
+    the marketplace and already see every lead and sale."""
+    if viewer.is_operator:
+        return Delivery.all()
+    return Delivery.filter(account_id=viewer.account_id, buyer_lead_id__in=Subquery(visible_leads(viewer).values("id")))
 
 
 def visible_memberships(viewer: Viewer) -> QuerySet[Membership]:

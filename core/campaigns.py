@@ -14,7 +14,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from leadwire.core import industries
+from leadwire.core import delivery, industries
 from leadwire.core.access import Viewer, require_operator
 from leadwire.core.errors import DomainError, ErrorCode, FieldError, Forbidden, not_found
 from leadwire.core.identity import check_name, check_time_zone, now
@@ -251,7 +251,7 @@ async def update_campaign(viewer: Viewer, campaign_id: int, changes: CampaignCha
                 errors.append(FieldError(cap, ErrorCode.INVALID, "A cap must be 1 to 1,000,000 leads (or none)."))
             values[cap] = value
     if changes.channels is not None:
-        values["channels"] = changes.channels
+        values["channels"] = attempt(lambda: delivery.check_campaign_channels(changes.channels, campaign.channels or {}))
     if errors:
         raise DomainError(*errors)
 

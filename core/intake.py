@@ -24,7 +24,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from leadwire.core import industries, routing
+from leadwire.core import extensions, industries, routing
 from leadwire.core.auth import LeadSourcePrincipal
 from leadwire.core.errors import DomainError, ErrorCode, FieldError
 from leadwire.core.identity import now
@@ -33,6 +33,7 @@ from leadwire.core.jobs import builtin as _builtin_jobs  # noqa: F401  (register
 from leadwire.core.models.leads import Lead, LeadOrigin, MarketStatus
 from leadwire.core.models.marketplace import Product
 from leadwire.integrations import geodata
+from leadwire.plugins.events import LeadReceived
 
 DUPLICATE_WINDOW = dt.timedelta(days=30)
 ROUTE_SAFETY_DELAY = dt.timedelta(seconds=30)
@@ -195,6 +196,10 @@ async def submit_lead(
             raise
         return IntakeResult(lead=existing, created=False)
     result = IntakeResult(lead=lead, created=True)
+    extensions.notify("leadwire_lead_received", LeadReceived(
+        lead_id=lead.id, industry_key=product.industry.schema_key, product_id=product.id,
+        source_id=source.source_id, duplicate=bool(duplicate), received_at=at,
+    ))
     if route and not duplicate:
         result.routing = await routing.route_lead(lead.id, at=at)
         lead.market_status = result.routing.status

@@ -41,7 +41,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Q, Subquery
 from tortoise.transactions import in_transaction
 
-from leadwire.core import events, industries, ledger
+from leadwire.core import delivery, events, extensions, industries, ledger
 from leadwire.core.identity import now as utc_now
 from leadwire.core.models.identity import AccountStatus
 from leadwire.core.models.leads import Lead, LeadOrigin, MarketStatus
@@ -54,6 +54,7 @@ from leadwire.core.models.marketplace import (
     RoutingDecision,
     RoutingOutcome,
 )
+from leadwire.plugins.events import LeadSold
 from leadwire.plugins.industry import filter_accepts
 
 _CAPS = (("daily_cap", "d"), ("weekly_cap", "w"), ("monthly_cap", "m"))
@@ -104,12 +105,15 @@ class CampaignView:
     account_status: str
     account_approved_at: dt.datetime | None
     balance_minor: int
+    name: str
+    channels: dict  # the Integration tab: {delivery channel: settings}
 
 
 _VIEW_FIELDS = (
     "id", "account_id", "status", "paused_at", "filter_enabled", "field_filters", "schedule", "time_zone",
     "daily_cap", "weekly_cap", "monthly_cap", "last_sold_at", "revision", "offer__price_minor", "offer__currency",
     "offer__exclusive", "offer__active", "account__status", "account__approved_at", "account__balance_minor",
+    "name", "channels",
 )
 
 
@@ -258,6 +262,12 @@ async def _sell(
         if not await ledger.debit_for_sale(campaign.account_id, campaign.price_minor, sale.id, conn):
             raise _SaleRefused(RoutingOutcome.BALANCE, "")
         await Campaign.filter(id=campaign.id).using_db(conn).update(last_sold_at=at)
+        # The courtesy copies (e-mail, SMS, CRM): committed with the sale or not at all.
+        if campaign.channels:
+            await delivery.schedule_deliveries(
+                sale_id=sale.id, account_id=campaign.account_id, buyer_lead_id=buyer_lead.id,
+                channel_names=list(campaign.channels), conn=conn,
+            )
     return sale.id, buyer_lead.id
 
 
@@ -344,5 +354,16 @@ async def route_lead(lead_id: int, *, at: dt.datetime | None = None, reroute_uns
             events.LeadEvent(events.LeadEventKind.SOLD, buyer_id, c.campaign.account_id, sale_id)
             for c, buyer_id, sale_id in zip(sold, result.buyer_lead_ids, sale_ids)
         )
+    )
+    extensions.notify(
+        "leadwire_lead_sold",
+        *(
+            LeadSold(
+                sale_id=sale_id, lead_id=lead.id, buyer_lead_id=buyer_id, campaign_id=c.campaign.id,
+                account_id=c.campaign.account_id, price_minor=c.campaign.price_minor, currency=c.campaign.currency,
+                exclusive=result.exclusive, sold_at=at,
+            )
+            for c, buyer_id, sale_id in zip(sold, result.buyer_lead_ids, sale_ids)
+        ),
     )
     return result

@@ -43,3 +43,31 @@ def leadwire_register_industries() -> list[Any]:
     :return: a list of :class:`leadwire.plugins.industry.IndustrySchema`; keys
         must be unique across all plugins.
     """
+
+
+@hookspec
+def leadwire_register_delivery_channels() -> list[Any]:
+    """Register delivery channels (e-mail, SMS, a CRM push...) that campaigns can use.
+
+    :return: a list of :class:`leadwire.plugins.delivery.DeliveryChannel`
+        instances; names must be unique across all plugins.
+    """
+
+
+@hookspec
+def leadwire_lead_received(event: Any) -> None:
+    """A lead was stored by intake (after commit), before or while it is routed.
+
+    :param event: a :class:`leadwire.plugins.events.LeadReceived`. Called in the
+        process that stored the lead; keep it fast and do not raise (an
+        exception is logged and ignored). At most once per lead.
+    """
+
+
+@hookspec
+def leadwire_lead_sold(event: Any) -> None:
+    """A lead was sold to one campaign (after the sale committed).
+
+    :param event: a :class:`leadwire.plugins.events.LeadSold`, once per sale.
+        Same rules as ``leadwire_lead_received``.
+    """

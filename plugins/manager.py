@@ -55,18 +55,26 @@ class LeadwirePlugins:
     def collect(self, hook_name: str, *, key: str) -> list[Any]:
         """Merge a ``register_*`` hook's lists from every plugin, refusing two
         registrations with the same ``key`` attribute."""
+        return [item for _, item in self.collect_with_owner(hook_name, key=key)]
+
+    def collect_with_owner(self, hook_name: str, *, key: str) -> list[tuple[str, Any]]:
+        """As :meth:`collect`, each item with the name of the plugin that registered it."""
         seen: dict[str, str] = {}
         merged = []
         for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
             owner = self.pm.get_name(impl.plugin) or "?"
-            for item in impl.function() or []:
-                name = getattr(item, key)
+            try:
+                items = list(impl.function() or [])
+            except Exception as exc:
+                raise PluginError(f"plugin {owner!r}: {hook_name} failed: {exc.__class__.__name__}: {exc}") from exc
+            for item in items:
+                name = getattr(item, key, None)
                 if name in seen:
                     raise PluginError(
                         f"plugin {owner!r}: {hook_name} registers {name!r}, which plugin {seen[name]!r} registered already"
                     )
                 seen[name] = owner
-                merged.append(item)
+                merged.append((owner, item))
         return merged
 
     def describe(self) -> list[dict[str, Any]]:
@@ -150,12 +158,17 @@ def build_plugin_manager(
 
 def install_registrations(plugins: LeadwirePlugins) -> None:
     """Hand what plugins registered to core (the only way core learns of them)."""
-    from leadwire.core import industries
+    from leadwire.core import delivery, extensions, industries
 
     try:
         industries.install(plugins.collect("leadwire_register_industries", key="key"))
+        delivery.install(
+            delivery.InstalledChannel(channel, owner, plugins.config_for(owner))
+            for owner, channel in plugins.collect_with_owner("leadwire_register_delivery_channels", key="name")
+        )
     except ValueError as exc:
         raise PluginError(str(exc)) from None
+    extensions.install(plugins.hook)
 
 
 def load_plugins(plugins_file: Path) -> LeadwirePlugins:

@@ -18,6 +18,7 @@ from leadwire.core.models.identity import LeadSourceKey as LeadSourceKeyRow
 from leadwire.schema.identity.types import Account, ApiToken, LeadSource, LeadSourceKey, User
 from leadwire.core.campaigns import visible_campaigns
 from leadwire.core.models import marketplace as m
+from leadwire.schema.delivery.types import Delivery
 from leadwire.schema.leads.types import Lead
 from leadwire.schema.marketplace.types import Campaign, Industry, Offer, Product
 from leadwire.schema.relay import parse_global_id
@@ -83,6 +84,12 @@ RESOLVERS: dict[str, Callable[[Viewer, int], Awaitable[object | None]]] = {
 }
 
 
+async def _delivery(v: Viewer, pk: int):
+    row = await access.visible_deliveries(v).get_or_none(id=pk)
+    return Delivery.from_row(row) if row else None
+
+
+RESOLVERS["Delivery"] = _delivery
 RESOLVERS.update(
     Industry=_catalogue(m.Industry, Industry), Product=_catalogue(m.Product, Product), Offer=_catalogue(m.Offer, Offer)
 )

@@ -17,6 +17,9 @@ from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.schema.config import StrawberryConfig
 
 from leadwire.core.errors import DomainError
+from leadwire.schema.delivery.mutations import DeliveryMutations
+from leadwire.schema.delivery.queries import DeliveryQueries
+from leadwire.schema.delivery.types import Delivery
 from leadwire.schema.identity.mutations import IdentityMutations, PartnerMutations
 from leadwire.schema.identity.queries import IdentityQueries
 from leadwire.schema.identity.types import Account, ApiToken, LeadSource, LeadSourceKey, User
@@ -34,12 +37,12 @@ MAX_TOKENS = 2000
 
 
 @strawberry.type
-class Query(NodeQueries, IdentityQueries, LeadQueries, MarketplaceQueries):
+class Query(NodeQueries, IdentityQueries, LeadQueries, MarketplaceQueries, DeliveryQueries):
     pass
 
 
 @strawberry.type
-class Mutation(IdentityMutations, PartnerMutations, MarketplaceMutations):
+class Mutation(IdentityMutations, PartnerMutations, MarketplaceMutations, DeliveryMutations):
     pass
 
 
@@ -74,7 +77,7 @@ def build_schema(*, introspection: bool = True, mask_errors: bool = True) -> str
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        types=[Lead, User, Account, ApiToken, LeadSource, LeadSourceKey, Industry, Product, Offer, Campaign],
+        types=[Lead, User, Account, ApiToken, LeadSource, LeadSourceKey, Industry, Product, Offer, Campaign, Delivery],
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=not introspection),
     )

@@ -27,8 +27,10 @@ async def _migrate_twice_and_compare(url: str, tmp_path) -> None:
     settings = load_settings({"LEADWIRE_DATABASE_URL": url, "LEADWIRE_SECRET_KEY": TEST_SECRET}, cwd=tmp_path)
     try:
         async with separate_database(settings.database_url.reveal(), create=url.startswith("postgres")) as ctx:
-            assert await lwdb.pending_migrations() == ["leadwire.0001_initial"]
-            assert "leadwire.0001_initial" in await lwdb.migrate()
+            everything = sorted(f"leadwire.{m.stem}" for m in (ROOT / "core" / "migrations").glob("0*.py"))
+            assert everything[:2] == ["leadwire.0001_initial", "leadwire.0002_delivery"]
+            assert await lwdb.pending_migrations() == everything
+            assert await lwdb.migrate() == everything
             assert await lwdb.migrate() == []
             assert await lwdb.pending_migrations() == []
             conn = ctx.connections.get("default")

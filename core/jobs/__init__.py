@@ -1,5 +1,5 @@
 """Background jobs: a database outbox executed by dramatiq (see outbox.py)."""
 
-from leadwire.core.jobs.outbox import enqueue, job, run_job
+from leadwire.core.jobs.outbox import RetryLater, enqueue, job, run_job
 
-__all__ = ["enqueue", "job", "run_job"]
+__all__ = ["RetryLater", "enqueue", "job", "run_job"]

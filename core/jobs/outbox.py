@@ -42,6 +42,17 @@ BACKOFF_BASE_SECONDS = 15
 BACKOFF_MAX_SECONDS = 6 * 3600
 
 
+class RetryLater(Exception):
+    """Raised by a handler that knows its work must be tried again later (a
+    provider said "busy"). ``after`` (seconds), when given, is the wait the
+    handler chose (its own backoff, or a provider's Retry-After); otherwise
+    the outbox's backoff applies."""
+
+    def __init__(self, reason: str, *, after: float | None = None):
+        super().__init__(reason)
+        self.after = after
+
+
 def now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
@@ -115,9 +126,12 @@ async def run_job(job_id: int) -> JobStatus | None:
     except Exception as exc:
         error = "".join(traceback.format_exception_only(type(exc), exc)).strip()[-2000:]
         dead = row.attempts >= row.max_attempts
+        wait = backoff(row.attempts)
+        if isinstance(exc, RetryLater) and exc.after is not None:
+            wait = dt.timedelta(seconds=max(0.0, min(exc.after, BACKOFF_MAX_SECONDS)))
         await OutboxJob.filter(id=job_id, lock_token=token).update(
             status=JobStatus.DEAD if dead else JobStatus.PENDING,
-            run_after=now() + backoff(row.attempts),
+            run_after=now() + wait,
             locked_until=None,
             dispatched_at=None,
             last_error=error,

@@ -28,7 +28,7 @@ from leadwire.core.settings import Settings
 
 log = logging.getLogger("leadwire.worker")
 SWEEP_SECONDS = 0.5
-JOB_MODULES = ("leadwire.core.jobs.builtin",)
+JOB_MODULES = ("leadwire.core.jobs.builtin", "leadwire.core.delivery")
 
 
 def import_job_modules() -> None:

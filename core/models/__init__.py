@@ -9,5 +9,6 @@ MODEL_MODULES = [
     "leadwire.core.models.leads",
     "leadwire.core.models.marketplace",
     "leadwire.core.models.ledger",
+    "leadwire.core.models.delivery",
     "leadwire.core.jobs.models",
 ]

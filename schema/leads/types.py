@@ -17,6 +17,7 @@ from leadwire.core.models.leads import MarketStatus as CoreMarketStatus
 
 if TYPE_CHECKING:
     from leadwire.schema.identity.types import User
+    from leadwire.schema.delivery.types import Delivery
     from leadwire.schema.marketplace.types import LeadSale, Product, RoutingTraceEntry
 
 LeadOrigin = strawberry.enum(CoreLeadOrigin, name="LeadOrigin")
@@ -93,6 +94,21 @@ class Lead(relay.Node):
             price=Money(amount_minor=row.price_minor, currency=row.currency), exclusive=row.exclusive,
             sold_at=row.sold_at, campaign=Campaign.from_row(row.campaign),
         )
+
+    @strawberry.field(
+        description="How this lead was pushed to its buyer (e-mail, SMS, CRM...), newest first. For the operator's "
+        "marketplace lead: the deliveries of every sale of it."
+    )
+    async def deliveries(self, info: Info) -> list[Annotated["Delivery", strawberry.lazy("leadwire.schema.delivery.types")]]:
+        from tortoise.expressions import Q
+
+        from leadwire.core.access import visible_deliveries
+        from leadwire.schema.delivery.types import Delivery
+
+        rows = await visible_deliveries(info.context.viewer).filter(
+            Q(buyer_lead_id=self.id) | Q(sale__lead_id=self.id)
+        ).order_by("-id").limit(200)
+        return [Delivery.from_row(r) for r in rows]
 
     @strawberry.field(description="Operator only: every candidate campaign and what routing decided.")
     async def routing_trace(

@@ -99,7 +99,11 @@ class UpdateCampaignInput:
     weekly_cap: int | None = None
     monthly_cap: int | None = None
     remove_caps: list[str] | None = strawberry.field(default=None, description="Caps to lift: dailyCap, weeklyCap, monthlyCap.")
-    channels: JSON | None = None
+    channels: JSON | None = strawberry.field(
+        default=None,
+        description='The Integration tab, replaced whole: {"email": {"to": ["sales@example.com"]}, ...}; see '
+        "deliveryChannels for each channel's settings. Send a secret back as ******** to keep it.",
+    )
 
 
 @strawberry.input

@@ -11,6 +11,7 @@ from strawberry.types import Info
 from tortoise.functions import Count
 
 from leadwire.core import campaigns as core_campaigns
+from leadwire.core import delivery as core_delivery
 from leadwire.core.models import marketplace as m
 from leadwire.schema.relay import Connection, paginate
 
@@ -121,7 +122,9 @@ class Campaign(relay.Node):
     daily_cap: int | None
     weekly_cap: int | None
     monthly_cap: int | None
-    channels: JSON
+    channels: JSON = strawberry.field(
+        description='The Integration tab: {channel: settings}; secret settings read as "********".'
+    )
     revision: int
     last_sold_at: datetime | None
     created_at: datetime
@@ -134,7 +137,7 @@ class Campaign(relay.Node):
             filter_enabled=r.filter_enabled, geo_mode=r.geo_mode, states=r.states, zip_codes=r.zip_codes,
             radius_zip=r.radius_zip, radius_miles=r.radius_miles, field_filters=r.field_filters,
             schedule=[ScheduleWindow(**w) for w in r.schedule], daily_cap=r.daily_cap, weekly_cap=r.weekly_cap,
-            monthly_cap=r.monthly_cap, channels=r.channels, revision=r.revision, last_sold_at=r.last_sold_at,
+            monthly_cap=r.monthly_cap, channels=core_delivery.public_channels(r.channels), revision=r.revision, last_sold_at=r.last_sold_at,
             created_at=r.created_at, _offer_id=r.offer_id,
         )
 

@@ -1,0 +1,1 @@
+"""Delivery channels, deliveries and their attempt log."""
