@@ -92,6 +92,9 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette
                 tailer.cancel()
             if worker is not None:
                 await worker.stop()
+            from leadwire.core import http
+
+            await http.close()
             if manage_database:
                 await db.close_db()
 

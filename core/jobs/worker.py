@@ -63,6 +63,9 @@ class _Database(Middleware):
             self.sweeper.cancel()
         loop_thread = get_event_loop_thread()
         if loop_thread is not None:
+            from leadwire.core import http
+
+            loop_thread.run_coroutine(http.close())
             loop_thread.run_coroutine(db.close_db())
 
 
