@@ -39,7 +39,7 @@ from leadwire.core.jobs import RetryLater, enqueue, job
 from leadwire.core.jobs.outbox import backoff
 from leadwire.core.models.delivery import AttemptOutcome, Delivery, DeliveryAttempt, DeliveryStatus
 from leadwire.core.settings import Secret
-from leadwire.plugins.config import Setting
+from leadwire.plugins.config import SETTING_TYPES, Setting
 from leadwire.plugins.delivery import (
     DeliveryChannel,
     DeliveryLead,
@@ -58,7 +58,6 @@ ATTEMPT_TIMEOUT_SECONDS = float(os.environ.get("LEADWIRE_DELIVERY_TIMEOUT_SECOND
 # What the API shows for a secret setting that is set; sending it back unchanged keeps the stored value.
 SECRET_MASK = "********"
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
-_TYPES = {"str": str, "int": int, "bool": bool, "float": (int, float), "list": list}
 
 
 @dataclass(frozen=True)
@@ -126,7 +125,7 @@ def _check_settings(installed_channel: InstalledChannel, raw: Any, stored: Mappi
             elif s.default is not None:
                 clean[s.name] = s.default
             continue
-        expected = _TYPES[s.type]
+        expected = SETTING_TYPES[s.type]
         if (isinstance(value, bool) and s.type != "bool") or not isinstance(value, expected):
             errors.append(FieldError(f"{prefix}.{s.name}", ErrorCode.INVALID, f"{_label(s)} must be a {s.type}."))
             continue
@@ -227,12 +226,16 @@ async def resend(viewer: Viewer, delivery_id: int) -> Delivery:
 # -- the job -----------------------------------------------------------------------------
 
 
-def _secret_values(*mappings: Mapping[str, Any]) -> list[str]:
-    values = []
-    for m in mappings:
-        for v in m.values():
-            if isinstance(v, Secret):
-                values.append(v.reveal())
+def _secret_values(mapping: Mapping[str, Any], secret_names: set[str], plugin_config: Mapping[str, Any]) -> list[str]:
+    """Every secret string to keep out of the log: Secret values, and the
+    strings inside secret settings that are lists or objects (e.g. headers)."""
+    values = [v.reveal() for v in (*mapping.values(), *plugin_config.values()) if isinstance(v, Secret)]
+    for name in secret_names:
+        value = mapping.get(name)
+        if isinstance(value, dict):
+            values += [str(v) for v in value.values()]
+        elif isinstance(value, list):
+            values += [str(v) for v in value]
     return [v for v in values if len(v) >= 4]
 
 
@@ -307,7 +310,7 @@ async def deliver(delivery_id: int) -> None:
         return
     secret_names = {s.name for s in installed_channel.channel.settings if s.secret}
     settings = {k: Secret(v) if k in secret_names and isinstance(v, str) else v for k, v in clean.items()}
-    hidden = _secret_values(settings, installed_channel.plugin_config)
+    hidden = _secret_values(settings, secret_names, installed_channel.plugin_config)
 
     request = await _request_for(delivery, installed_channel, settings)
     number = delivery.attempts + 1

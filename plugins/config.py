@@ -33,21 +33,21 @@ class PluginError(Exception):
     the plugin (and the key)."""
 
 
-_TYPES = {"str": str, "int": int, "bool": bool, "float": (int, float), "list": list}
+SETTING_TYPES = {"str": str, "int": int, "bool": bool, "float": (int, float), "list": list, "dict": dict}
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 @dataclass(frozen=True)
 class Setting:
     name: str
-    type: str = "str"  # str, int, bool, float, list
+    type: str = "str"  # str, int, bool, float, list, dict
     required: bool = False
     default: Any = None
     secret: bool = False
     description: str = ""
 
     def __post_init__(self) -> None:
-        if self.type not in _TYPES:
+        if self.type not in SETTING_TYPES:
             raise ValueError(f"setting {self.name!r}: unknown type {self.type!r}")
 
 
@@ -116,7 +116,7 @@ def validate_block(plugin: str, declared: list[Setting], block: Mapping[str, Any
             out[s.name] = s.default
             continue
         value = _resolve(plugin, s.name, block[s.name], env)
-        expected = _TYPES[s.type]
+        expected = SETTING_TYPES[s.type]
         if (isinstance(value, bool) and s.type != "bool") or not isinstance(value, expected):
             raise PluginError(f"plugin {plugin!r}: setting {s.name!r}: expected {s.type}, got {value!r}" if not s.secret
                               else f"plugin {plugin!r}: setting {s.name!r}: expected {s.type}")

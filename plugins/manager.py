@@ -25,7 +25,13 @@ from leadwire.plugins.config import PluginError, Setting, environment, read_plug
 log = logging.getLogger("leadwire.plugins")
 
 ENTRY_POINT_GROUP = "leadwire"
-BUILTIN_PLUGINS = ("leadwire.plugins.builtin.industries",)
+BUILTIN_PLUGINS = (
+    "leadwire.plugins.builtin.industries",
+    "leadwire.plugins.builtin.email_channel",
+    "leadwire.plugins.builtin.sms_channel",
+    "leadwire.plugins.builtin.webhook_channel",
+    "leadwire.plugins.builtin.hubspot_channel",
+)
 
 
 @dataclass(frozen=True)

@@ -109,7 +109,7 @@ BROKERS = {
 }
 
 
-def _start_worker(database_url: str, broker_url: str, queue: str, lease_seconds: int = 60) -> subprocess.Popen:
+def _start_worker(database_url: str, broker_url: str, queue: str, lease_seconds: int = 60, **extra_env: str) -> subprocess.Popen:
     env = {
         **os.environ,
         "LEADWIRE_DATABASE_URL": database_url,
@@ -119,6 +119,7 @@ def _start_worker(database_url: str, broker_url: str, queue: str, lease_seconds:
         "LEADWIRE_JOB_QUEUE": queue,
         "LEADWIRE_JOB_LEASE_SECONDS": str(lease_seconds),
         "PYTHONPATH": str(HERE),
+        **extra_env,
     }
     return subprocess.Popen(
         [sys.executable, "-m", "leadwire", "worker", "--processes", "1", "--threads", "2"],

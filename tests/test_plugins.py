@@ -111,8 +111,9 @@ def leadwire_register_industires():
 
 def test_disable_enable_and_unknown_blocks(tmp_path):
     toml = tmp_path / "plugins.toml"
-    toml.write_text('[plugins]\ndisabled = ["industries"]\n')
-    assert [p.name for p in build_plugin_manager(toml, {}, load_entry_points=False).loaded()] == []
+    toml.write_text('[plugins]\ndisabled = ["industries", "sms_channel"]\n')
+    assert [p.name for p in build_plugin_manager(toml, {}, load_entry_points=False).loaded()] == [
+        "email_channel", "webhook_channel", "hubspot_channel"]
     toml.write_text('[plugins]\nenabled = ["industries"]\n')
     assert [p.name for p in build_plugin_manager(toml, {}, load_entry_points=False).loaded()] == ["industries"]
     toml.write_text('[plugin.nobody]\nx = 1\n')

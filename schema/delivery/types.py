@@ -71,7 +71,7 @@ class Delivery(relay.Node):
 @strawberry.type(description="One setting a campaign gives a delivery channel (its Integration tab builds a form from these).")
 class ChannelSetting:
     name: str
-    type: str = strawberry.field(description="str, int, bool, float or list.")
+    type: str = strawberry.field(description="str, int, bool, float, list or dict.")
     required: bool
     secret: bool = strawberry.field(description="Write-only: read back as ********; send ******** to keep it.")
     description: str
