@@ -55,3 +55,23 @@ async def test_python_client_pages_through_every_visible_lead(live_server):
     from leadwire.schema.relay import parse_global_id
 
     assert {int(parse_global_id(n["id"]).node_id) for n in leads} == mine
+
+
+def test_the_documented_webhook_verifier_accepts_our_signature_and_nothing_else():
+    """docs/plugins.md tells receivers how to verify; that code must agree with the sender."""
+    import time
+
+    from leadwire.integrations import signed_webhook
+
+    doc = (API_DOC.parent / "plugins.md").read_text()
+    [snippet] = [b for b in re.findall(r"```python\n(.*?)```", doc, re.S) if "def verify(secret: str" in b]
+    scope: dict = {}
+    exec(snippet, scope)  # noqa: S102 - our own documentation
+    verify = scope["verify"]
+    body = b'{"event":"lead.sold"}'
+    now = int(time.time())
+    header = signed_webhook.signature_header(["old-secret-123456", "new-secret-123456"], now, body)
+    assert verify("new-secret-123456", header, body) and verify("old-secret-123456", header, body)
+    assert not verify("wrong-secret-1234", header, body)
+    assert not verify("new-secret-123456", header, body + b" ")
+    assert not verify("new-secret-123456", signed_webhook.signature_header("new-secret-123456", now - 600, body), body)
