@@ -246,20 +246,17 @@ def scrub(text: str, secret_values: Iterable[str]) -> str:
     return text[:2000]
 
 
-async def _request_for(delivery: Delivery, installed_channel: InstalledChannel, settings: dict) -> DeliveryRequest:
-    from leadwire.core.models.identity import Account
+async def _request_for(delivery: Delivery, sale, installed_channel: InstalledChannel, settings: dict) -> DeliveryRequest:
+    """``sale`` with its campaign and account fetched."""
     from leadwire.core.models.leads import Lead
-    from leadwire.core.models.marketplace import LeadSale
 
-    sale = await LeadSale.get(id=delivery.sale_id).select_related("campaign")
     lead = await Lead.get(id=delivery.buyer_lead_id).select_related("industry", "product")
-    buyer = await Account.get(id=delivery.account_id).only("id", "name")
     schema = industries.schema_for(lead.industry.schema_key) if lead.industry else None
     labels = {f.name: f.label for f in schema.fields} if schema else {}
     return DeliveryRequest(
         sale=DeliverySale(
             id=sale.id, sold_at=sale.sold_at, price_minor=sale.price_minor, currency=sale.currency,
-            exclusive=sale.exclusive, campaign_name=sale.campaign.name, buyer_name=buyer.name,
+            exclusive=sale.exclusive, campaign_name=sale.campaign.name, buyer_name=sale.account.name,
             buyer_time_zone=sale.campaign.time_zone,
         ),
         lead=DeliveryLead(
@@ -285,18 +282,20 @@ async def _finish(delivery: Delivery, outcome: DeliveryStatus, error: str = "") 
 @job("deliver")
 async def deliver(delivery_id: int) -> None:
     """One attempt of one delivery. Idempotent: a finished delivery is left alone."""
-    from leadwire.core.models.marketplace import Campaign, LeadSale
+    from leadwire.core.models.marketplace import LeadSale
 
     delivery = await Delivery.get_or_none(id=delivery_id)
     if delivery is None or delivery.status != DeliveryStatus.PENDING:
         return
-    # An attempt still "in progress" here was cut short (its worker died).
-    await DeliveryAttempt.filter(delivery_id=delivery.id, outcome=AttemptOutcome.IN_PROGRESS).update(
-        outcome=AttemptOutcome.INTERRUPTED, error="the worker stopped during this attempt"
-    )
+    if delivery.attempts:
+        # An attempt still "in progress" here was cut short (its worker died).
+        await DeliveryAttempt.filter(delivery_id=delivery.id, outcome=AttemptOutcome.IN_PROGRESS).update(
+            outcome=AttemptOutcome.INTERRUPTED, error="the worker stopped during this attempt"
+        )
     installed_channel = _channels.get(delivery.channel)
-    campaign_id = await LeadSale.filter(id=delivery.sale_id).first().values_list("campaign_id", flat=True)
-    stored = (await Campaign.filter(id=campaign_id).first().values_list("channels", flat=True)) or {}
+    # The campaign's settings as they are now (a partner may have fixed a wrong URL since the sale).
+    sale = await LeadSale.get(id=delivery.sale_id).select_related("campaign", "account")
+    stored = sale.campaign.channels or {}
     if installed_channel is None:
         await _finish(delivery, DeliveryStatus.FAILED, f"No delivery channel {delivery.channel!r} is installed.")
         return
@@ -312,7 +311,7 @@ async def deliver(delivery_id: int) -> None:
     settings = {k: Secret(v) if k in secret_names and isinstance(v, str) else v for k, v in clean.items()}
     hidden = _secret_values(settings, secret_names, installed_channel.plugin_config)
 
-    request = await _request_for(delivery, installed_channel, settings)
+    request = await _request_for(delivery, sale, installed_channel, settings)
     number = delivery.attempts + 1
     started = now()
     attempt = await DeliveryAttempt.create(delivery_id=delivery.id, number=number, started_at=started)
