@@ -288,6 +288,10 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("tortoise").setLevel(logging.WARNING)
+    # httpx logs every request's full URL at INFO; a buyer's webhook URL can
+    # carry a token, and one line per delivery is noise.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     try:
         settings = load_settings()
     except ConfigError as exc:

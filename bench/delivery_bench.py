@@ -34,7 +34,7 @@ RESULTS = HERE / "results"
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))
 
-from intake_bench import free_port, stop, wait_http, wrk  # noqa: E402
+from intake_bench import free_port, output_of, spawn, stop, wait_http, wrk  # noqa: E402
 
 WEBHOOK_SECRET = "bench-webhook-secret-0123456789"
 
@@ -124,9 +124,9 @@ async def progress(url: str) -> tuple[int, int, int]:
 async def run_workers(url: str, redis: str, processes: int, threads: int, n: int, env: dict) -> dict:
     worker_env = {**env, "LEADWIRE_BROKER_URL": redis, "LEADWIRE_JOB_QUEUE": f"bench-{uuid.uuid4().hex[:6]}"}
     started = time.perf_counter()
-    proc = subprocess.Popen(
+    proc = spawn(
         [sys.executable, "-m", "leadwire", "worker", "--processes", str(processes), "--threads", str(threads)],
-        cwd=RESULTS, env=worker_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        f"delivery-worker-{processes}", cwd=RESULTS, env=worker_env,
     )
     marks: dict[str, float] = {}
     deadline = started + 600
@@ -140,7 +140,7 @@ async def run_workers(url: str, redis: str, processes: int, threads: int, n: int
             if "t100" in marks:
                 break
             if proc.poll() is not None:
-                raise RuntimeError(f"worker exited: {proc.stdout.read() if proc.stdout else ''}")
+                raise RuntimeError(f"worker exited: {output_of(proc)}")
             await asyncio.sleep(0.1)
         else:
             raise RuntimeError("the deliveries did not finish within 600 s")
@@ -160,9 +160,9 @@ async def run(args) -> dict:
     if shutil.which("wrk") is None:
         sys.exit("this benchmark measures the receiver's ceiling with wrk: apt-get install wrk")
     port = free_port()
-    receiver = subprocess.Popen(
+    receiver = spawn(
         [sys.executable, "-m", "uvicorn", "receiver_app:app", "--port", str(port), "--log-level", "warning"],
-        cwd=HERE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        "receiver", cwd=HERE)
     results: dict = {}
     databases = []
     try:

@@ -159,11 +159,24 @@ def wrk(url: str, script: str, seconds: float, connections: int) -> dict:
     return result
 
 
+def spawn(args: list[str], log_name: str, **kwargs) -> subprocess.Popen:
+    """A server or worker process whose output goes to bench/results/<log_name>.log
+    (a pipe nobody reads would fill up and stall it)."""
+    log = (RESULTS / f"{log_name}.log").open("w")
+    proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, text=True, **kwargs)
+    proc.log_path = log.name  # type: ignore[attr-defined]
+    return proc
+
+
+def output_of(proc: subprocess.Popen) -> str:
+    return Path(proc.log_path).read_text()[-3000:]  # type: ignore[attr-defined]
+
+
 def wait_http(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {proc.stdout.read() if proc.stdout else ''}")
+            raise RuntimeError(f"server exited: {output_of(proc)}")
         try:
             if httpx.get(url, timeout=1).status_code < 500:
                 return
@@ -192,10 +205,9 @@ async def run(args) -> dict:
     try:
         # The ceiling first: the same load generator against a bare one-row insert.
         port = free_port()
-        ceiling = subprocess.Popen(
+        ceiling = spawn(
             [sys.executable, "-m", "uvicorn", "ceiling_app:app", "--port", str(port), "--log-level", "warning"],
-            cwd=HERE, env={**env, "CEILING_DATABASE_URL": url.replace("postgres://", "postgresql://", 1)},
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            "ceiling", cwd=HERE, env={**env, "CEILING_DATABASE_URL": url.replace("postgres://", "postgresql://", 1)})
         try:
             wait_http(f"http://127.0.0.1:{port}/health", ceiling)
             target = f"http://127.0.0.1:{port}/insert"
@@ -207,10 +219,9 @@ async def run(args) -> dict:
         script = lead_script(seeded["products"], seeded["zips"], seeded["key"])
         for processes in (1, 2):
             port = free_port()
-            server = subprocess.Popen(
+            server = spawn(
                 [sys.executable, "-m", "leadwire", "serve", "--port", str(port), "--workers", str(processes),
-                 "--log-level", "warning"], cwd=RESULTS, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                text=True)
+                 "--log-level", "warning"], f"intake-server-{processes}", cwd=RESULTS, env=env)
             try:
                 wait_http(f"http://127.0.0.1:{port}/healthz", server)
                 target = f"http://127.0.0.1:{port}/graphql"

@@ -75,6 +75,7 @@ async def test_a_worker_killed_mid_delivery_loses_no_delivery(broker_world, tmp_
                 _stop(first)
                 release.set()
         assert seen == [d.idempotency_key, d.idempotency_key], output
+        assert "leadwire worker" in output and f"{address}/leads" not in output  # URLs can carry tokens: never logged
         assert list(processed) == [d.idempotency_key] and processed[d.idempotency_key]["lead"]["first_name"] == "Casey"
         log = [a.outcome for a in await DeliveryAttempt.filter(delivery_id=d.id).order_by("number")]
         assert log == [AttemptOutcome.INTERRUPTED, AttemptOutcome.DELIVERED]
