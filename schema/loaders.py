@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from strawberry.dataloader import DataLoader
+from collections import defaultdict
 
-from leadwire.core.models.delivery import DeliveryAttempt
+from strawberry.dataloader import DataLoader
+from tortoise.expressions import Q
+from tortoise.models import Model
+
+from leadwire.core.access import Viewer, visible_deliveries
+from leadwire.core.models import marketplace as m
+from leadwire.core.models.delivery import Delivery, DeliveryAttempt
 from leadwire.core.models.identity import Account, Membership
 
 
@@ -13,9 +19,12 @@ async def _memberships(ids: list[int]) -> list[Membership | None]:
     return [rows.get(i) for i in ids]
 
 
-async def _accounts(ids: list[int]) -> list[Account | None]:
-    rows = {a.id: a for a in await Account.filter(id__in=ids)}
-    return [rows.get(i) for i in ids]
+def _by_id(model: type[Model]):
+    async def load(ids: list[int]) -> list[Model | None]:
+        rows = {r.id: r for r in await model.filter(id__in=ids)}
+        return [rows.get(i) for i in ids]
+
+    return load
 
 
 async def _delivery_attempts(delivery_ids: list[int]) -> list[list[DeliveryAttempt]]:
@@ -25,12 +34,56 @@ async def _delivery_attempts(delivery_ids: list[int]) -> list[list[DeliveryAttem
     return [by_delivery[i] for i in delivery_ids]
 
 
+async def _sales_by_buyer_lead(lead_ids: list[int]) -> list[m.LeadSale | None]:
+    rows = {s.buyer_lead_id: s for s in await m.LeadSale.filter(buyer_lead_id__in=lead_ids).select_related("campaign")}
+    return [rows.get(i) for i in lead_ids]
+
+
+async def _products_by_industry(industry_ids: list[int]) -> list[list[m.Product]]:
+    grouped: dict[int, list[m.Product]] = defaultdict(list)
+    for p in await m.Product.filter(industry_id__in=industry_ids).order_by("name"):
+        grouped[p.industry_id].append(p)
+    return [grouped[i] for i in industry_ids]
+
+
+def _deliveries_of_leads(viewer: Viewer):
+    """A lead's deliveries as the viewer may see them: the buyer's copy's own,
+    and for the operator's marketplace lead those of every sale of it."""
+
+    async def load(lead_ids: list[int]) -> list[list[Delivery]]:
+        wanted = set(lead_ids)
+        grouped: dict[int, list[Delivery]] = defaultdict(list)
+        rows = await visible_deliveries(viewer).filter(
+            Q(buyer_lead_id__in=lead_ids) | Q(sale__lead_id__in=lead_ids)
+        ).select_related("sale").order_by("-id")
+        for d in rows:
+            for key in {d.buyer_lead_id, d.sale.lead_id} & wanted:
+                grouped[key].append(d)
+        return [grouped[i] for i in lead_ids]
+
+    return load
+
+
 class Loaders:
-    """Raw rows by id; visibility is checked by the resolver that uses them
-    (through core.access), never assumed from the loader."""
+    """Rows by id; visibility is checked by the resolver that uses them
+    (through core.access), never assumed from the loader — except loaders
+    built for a viewer, which filter through core.access themselves."""
 
     def __init__(self) -> None:
         self.membership = DataLoader(load_fn=_memberships)
-        self.account = DataLoader(load_fn=_accounts)
+        self.account = DataLoader(load_fn=_by_id(Account))
+        # The catalogue is open to every signed-in user.
+        self.industry = DataLoader(load_fn=_by_id(m.Industry))
+        self.product = DataLoader(load_fn=_by_id(m.Product))
+        self.offer = DataLoader(load_fn=_by_id(m.Offer))
+        self.products_of_industry = DataLoader(load_fn=_products_by_industry)
+        # The sale of a buyer's lead the resolver already found visible.
+        self.sale_of_buyer_lead = DataLoader(load_fn=_sales_by_buyer_lead)
         # Attempts of deliveries the resolver already found visible.
         self.delivery_attempts = DataLoader(load_fn=_delivery_attempts)
+        self._deliveries_of_leads: DataLoader | None = None
+
+    def deliveries_of_leads(self, viewer: Viewer) -> DataLoader:
+        if self._deliveries_of_leads is None:
+            self._deliveries_of_leads = DataLoader(load_fn=_deliveries_of_leads(viewer))
+        return self._deliveries_of_leads

@@ -102,3 +102,31 @@ async def test_delivery_log_and_resend_through_the_api(world, client_factory, re
         {"i": {"deliveryId": d["id"]}})
     assert denied["resendDelivery"]["delivery"] is None
     assert denied["resendDelivery"]["userErrors"][0]["code"] == "NOT_FOUND"
+
+
+async def test_lead_lists_cost_the_same_queries_for_5_or_15_leads(world, client_factory, recorder, caplog):
+    """DataLoaders: a page of leads with their product, sale, campaign, offer and
+    deliveries (with attempts) takes a fixed number of queries, not one per row."""
+    import logging
+
+    partner, campaign_id = await partner_with_campaign(client_factory, world)
+    await partner.data(CAMPAIGN, {"i": {"campaignId": campaign_id, "schedule": [], "dailyCap": 100, "channels": {
+        "recorder": {"url": "https://crm.example", "token": "tok-SECRET-123"}}}})
+    query = """query($n: Int!) { leads(first: $n) { edges { node { id product { name industry { name } }
+        sale { price { amountMinor } campaign { name offer { name product { name } } } }
+        deliveries { status attemptLog { outcome } } } } } }"""
+
+    async def queries_for(n: int) -> int:
+        caplog.clear()
+        with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
+            data = await partner.data(query, {"n": n})
+        assert len(data["leads"]["edges"]) == n
+        return sum(1 for r in caplog.records if r.name == "tortoise.db_client")
+
+    for i in range(15):
+        out = await world["source"].data(SUBMIT, {"i": lead_input(world["product_id"], phone=f"313-555-{2000 + i}",
+                                                                   email=f"lead{i}@example.com")})
+        assert out["submitLead"]["status"] == "SOLD", out
+    await run_all_deliveries()
+    small, large = await queries_for(5), await queries_for(15)
+    assert small == large, (small, large)

@@ -76,18 +76,16 @@ class Lead(relay.Node):
         return User.from_row(m) if m else None
 
     @strawberry.field
-    async def product(self) -> Annotated["Product", strawberry.lazy(MarketplaceTypes)] | None:
-        from leadwire.core.models.marketplace import Product as ProductRow
+    async def product(self, info: Info) -> Annotated["Product", strawberry.lazy(MarketplaceTypes)] | None:
         from leadwire.schema.marketplace.types import Product
 
-        return Product.from_row(await ProductRow.get(id=self._product_id)) if self._product_id else None
+        return Product.from_row(await info.context.loaders.product.load(self._product_id)) if self._product_id else None
 
     @strawberry.field(description="For a lead bought through a campaign: the sale (price, time, campaign).")
-    async def sale(self) -> Annotated["LeadSale", strawberry.lazy(MarketplaceTypes)] | None:
-        from leadwire.core.models.marketplace import LeadSale as SaleRow
+    async def sale(self, info: Info) -> Annotated["LeadSale", strawberry.lazy(MarketplaceTypes)] | None:
         from leadwire.schema.marketplace.types import Campaign, LeadSale, Money
 
-        row = await SaleRow.get_or_none(buyer_lead_id=self.id).select_related("campaign")
+        row = await info.context.loaders.sale_of_buyer_lead.load(self.id)
         if row is None:
             return None
         return LeadSale(
@@ -100,14 +98,9 @@ class Lead(relay.Node):
         "marketplace lead: the deliveries of every sale of it."
     )
     async def deliveries(self, info: Info) -> list[Annotated["Delivery", strawberry.lazy("leadwire.schema.delivery.types")]]:
-        from tortoise.expressions import Q
-
-        from leadwire.core.access import visible_deliveries
         from leadwire.schema.delivery.types import Delivery
 
-        rows = await visible_deliveries(info.context.viewer).filter(
-            Q(buyer_lead_id=self.id) | Q(sale__lead_id=self.id)
-        ).order_by("-id").limit(200)
+        rows = await info.context.loaders.deliveries_of_leads(info.context.viewer).load(self.id)
         return [Delivery.from_row(r) for r in rows]
 
     @strawberry.field(description="Operator only: every candidate campaign and what routing decided.")

@@ -38,8 +38,8 @@ class Industry(relay.Node):
         return cls(id=r.id, schema_key=r.schema_key, name=r.name, active=r.active)
 
     @strawberry.field
-    async def products(self) -> list[Product]:
-        return [Product.from_row(p) for p in await m.Product.filter(industry_id=self.id).order_by("name")]
+    async def products(self, info: Info) -> list[Product]:
+        return [Product.from_row(p) for p in await info.context.loaders.products_of_industry.load(self.id)]
 
 
 @strawberry.type(description="A category of an industry.")
@@ -55,8 +55,8 @@ class Product(relay.Node):
         return cls(id=r.id, name=r.name, max_buyers=r.max_buyers, active=r.active, _industry_id=r.industry_id)
 
     @strawberry.field
-    async def industry(self) -> Industry:
-        return Industry.from_row(await m.Industry.get(id=self._industry_id))
+    async def industry(self, info: Info) -> Industry:
+        return Industry.from_row(await info.context.loaders.industry.load(self._industry_id))
 
 
 @strawberry.type(description='A "Lead Deal": activate it to get a campaign.')
@@ -77,8 +77,8 @@ class Offer(relay.Node):
         )
 
     @strawberry.field
-    async def product(self) -> Product:
-        return Product.from_row(await m.Product.get(id=self._product_id))
+    async def product(self, info: Info) -> Product:
+        return Product.from_row(await info.context.loaders.product.load(self._product_id))
 
 
 @strawberry.type(description="A weekly window, in the campaign's time zone (day 0 = Monday).")
@@ -142,8 +142,8 @@ class Campaign(relay.Node):
         )
 
     @strawberry.field
-    async def offer(self) -> Offer:
-        return Offer.from_row(await m.Offer.get(id=self._offer_id))
+    async def offer(self, info: Info) -> Offer:
+        return Offer.from_row(await info.context.loaders.offer.load(self._offer_id))
 
     @strawberry.field(description="The ZIP codes the geo filter covers (ZIP list or radius).")
     async def covered_zip_codes(self) -> list[str]:
