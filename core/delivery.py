@@ -239,11 +239,16 @@ def _secret_values(mapping: Mapping[str, Any], secret_names: set[str], plugin_co
     return [v for v in values if len(v) >= 4]
 
 
-def scrub(text: str, secret_values: Iterable[str]) -> str:
-    """The error text with every secret value replaced (providers echo credentials back)."""
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def scrub(text: str, secret_values: Iterable[str], limit: int = 2000) -> str:
+    """Text from a channel, fit for the log: every secret value replaced
+    (providers echo credentials back) and control characters dropped (a
+    receiver's garbage answer must not break the write: PostgreSQL refuses NUL)."""
     for value in secret_values:
         text = text.replace(value, "***")
-    return text[:2000]
+    return _CONTROL.sub("", text)[:limit]
 
 
 async def _request_for(delivery: Delivery, sale, installed_channel: InstalledChannel, settings: dict) -> DeliveryRequest:
@@ -328,6 +333,7 @@ async def deliver(delivery_id: int) -> None:
         result = DeliveryResult.retry(f"{type(exc).__name__}: {exc}")
     latency_ms = round((time.perf_counter() - t0) * 1000)
     error = scrub(result.error, hidden)
+    provider_message_id = scrub(result.provider_message_id, hidden, 200)
     outcome = {
         DeliveryOutcome.DELIVERED: AttemptOutcome.DELIVERED,
         DeliveryOutcome.FAILED: AttemptOutcome.FAILED,
@@ -336,12 +342,12 @@ async def deliver(delivery_id: int) -> None:
     async with in_transaction() as conn:
         await DeliveryAttempt.filter(id=attempt.id).using_db(conn).update(
             outcome=outcome, latency_ms=latency_ms, status_code=result.status_code,
-            provider_message_id=result.provider_message_id[:200], error=error,
+            provider_message_id=provider_message_id, error=error,
         )
         if outcome == AttemptOutcome.DELIVERED:
             await Delivery.filter(id=delivery.id).using_db(conn).update(
                 status=DeliveryStatus.DELIVERED, finished_at=now(), next_attempt_at=None, last_error="",
-                provider_message_id=result.provider_message_id[:200],
+                provider_message_id=provider_message_id,
             )
         elif outcome == AttemptOutcome.FAILED or gave_up:
             final = error if outcome == AttemptOutcome.FAILED else f"gave up after {number} attempts: {error}"

@@ -303,3 +303,14 @@ async def test_received_and_sold_hooks_fire_after_commit_and_a_failing_hook_chan
     assert received.lead_id == result.lead.id and received.industry_key == "moving" and not received.duplicate
     assert sold_event.lead_id == result.lead.id and sold_event.account_id == account.id and sold_event.price_minor == 2500
     assert result.routing.sold_to  # the failing hook undid nothing
+
+
+async def test_garbage_from_a_channel_is_logged_clean(market):
+    """A receiver's binary answer must not break the write (PostgreSQL refuses NUL)."""
+    market.recorder.answers = [DeliveryResult.retry("bad \x00\x01answer\x7f", 502), DeliveryResult.delivered("id\x00-7", 200)]
+    await sold(market)
+    [d] = await Delivery.all()
+    assert await run_now(d) == JobStatus.PENDING
+    assert await run_now(d) == JobStatus.DONE
+    first, second = await DeliveryAttempt.filter(delivery_id=d.id).order_by("number")
+    assert first.error == "bad answer" and second.provider_message_id == "id-7"
