@@ -10,7 +10,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
@@ -40,6 +40,12 @@ class LeadwireGraphQL(GraphQL):
             allowed_origins=settings.allowed_origins,
         )
         self.settings = settings
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except ClientDisconnect:
+            pass  # the client left before its request was read: nobody to answer, nothing to log
 
     async def get_context(self, request: Request | WebSocket, response=None) -> Context:
         return await build_context(self.settings, request, response if not isinstance(response, WebSocket) else None)

@@ -1,6 +1,10 @@
-"""The write ceiling: a bare starlette endpoint that inserts one row with asyncpg
-in a transaction. No validation, no ORM, no GraphQL: the fastest any intake on
-this machine and database could be."""
+"""Ceilings: bare starlette endpoints with asyncpg, no validation, no ORM, no
+GraphQL — the fastest any request on this machine and database could be.
+
+- ``GET /const``: constant JSON (the ceiling for any request);
+- ``POST /insert``: one row inserted in a transaction (the ceiling for intake);
+- ``GET /latest?account=N``: a partner's latest 50 leads with their campaign,
+  as JSON (the ceiling for list queries)."""
 
 import os
 from contextlib import asynccontextmanager
@@ -33,8 +37,28 @@ async def insert(request: Request) -> JSONResponse:
     return JSONResponse({"id": row_id}, status_code=201)
 
 
+LATEST = """SELECT l.id, l.first_name, l.last_name, l.phone, l.email, l.postal_code, l.city, l.state, l.created_at,
+       s.price_minor, s.currency, c.name AS campaign
+  FROM lead l LEFT JOIN lead_sale s ON s.buyer_lead_id = l.id LEFT JOIN campaign c ON c.id = s.campaign_id
+ WHERE l.account_id = $1 ORDER BY l.id DESC LIMIT 50"""
+
+
+async def latest(request: Request) -> JSONResponse:
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(LATEST, int(request.query_params["account"]))
+    return JSONResponse([{**dict(r), "created_at": r["created_at"].isoformat()} for r in rows])
+
+
+async def const(request: Request) -> JSONResponse:
+    return JSONResponse({"hello": "world"})
+
+
 async def health(request: Request) -> JSONResponse:
     return JSONResponse({"ok": True})
 
 
-app = Starlette(routes=[Route("/insert", insert, methods=["POST"]), Route("/health", health)], lifespan=lifespan)
+app = Starlette(
+    routes=[Route("/insert", insert, methods=["POST"]), Route("/latest", latest), Route("/const", const),
+            Route("/health", health)],
+    lifespan=lifespan,
+)

