@@ -216,8 +216,15 @@ def cmd_check(settings: Settings, args: argparse.Namespace) -> int:
             return 0
         if pending:
             problems.append(f"database: {len(pending)} unapplied migration(s) ({', '.join(pending)}): run `leadwire migrate`")
-        else:
-            print("database: ok (reachable, migrations applied)")
+            return 0
+        print("database: ok (reachable, migrations applied)")
+        from leadwire.core import ledger
+
+        report = await ledger.verify()  # every account: balance = sum of its ledger entries
+        if report.ok:
+            print(f"ledger: ok ({report.accounts_checked} accounts: each balance is the sum of its entries)")
+        for problem in report.problems:
+            problems.append(f"ledger: {problem.describe()}")
         return 0
 
     asyncio.run(_with_db(settings, run))

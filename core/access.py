@@ -22,12 +22,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tortoise.expressions import Subquery
+from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from leadwire.core.errors import ErrorCode, Forbidden
 from leadwire.core.models.identity import Account, AccountKind, Membership
 from leadwire.core.models.delivery import Delivery
 from leadwire.core.models.leads import Lead
+from leadwire.core.models.returns import ReturnRequest
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,43 @@ def can_see_membership_path(viewer: Viewer, tree_path: str, account_id: int) -> 
     if account_id != viewer.account_id:
         return False
     return viewer.is_owner or tree_path.startswith(viewer.tree_path)
+
+
+# -- money (core.ledger, core.payments, core.autocharge, core.returns, core.accounts_closing) --
+#
+# An account's money (ledger, cards, payments, refunds, auto-charge, its
+# notifications) is seen by its owner, who sets it up, and by operator staff.
+# Other users of a partner account see its balance (Account.balance) but no
+# entry: a lead charge would reveal a lead they may not see. Returns follow
+# the lead: whoever sees a bought lead sees (and may ask for) its return.
+
+
+def can_see_money(viewer: Viewer, account_id: int) -> bool:
+    return viewer.is_operator or (viewer.is_owner and viewer.account_id == account_id)
+
+
+def visible_money(viewer: Viewer, model: type[Model]) -> QuerySet:
+    """Rows of a per-account money model (one with ``account_id``) the viewer may see."""
+    if viewer.is_operator:
+        return model.all()
+    if viewer.is_owner:
+        return model.filter(account_id=viewer.account_id)
+    return model.filter(id__in=[])
+
+
+def visible_returns(viewer: Viewer) -> QuerySet[ReturnRequest]:
+    if viewer.is_operator:
+        return ReturnRequest.all()
+    qs = ReturnRequest.filter(account_id=viewer.account_id)
+    if viewer.is_owner:
+        return qs
+    return qs.filter(buyer_lead_id__in=Subquery(visible_leads(viewer).values("id")))
+
+
+def require_partner_owner(viewer: Viewer, action: str) -> None:
+    """Money settings of a partner account: its owner only (not operator staff)."""
+    if viewer.is_operator or not viewer.is_owner:
+        raise Forbidden(f"Only a partner account's owner can {action}.", code=ErrorCode.OWNER_REQUIRED)
 
 
 def require_owner(viewer: Viewer, action: str) -> None:

@@ -28,6 +28,14 @@ class ErrorCode(str, Enum):
     INVALID_CREDENTIALS = "invalid_credentials"
     RATE_LIMITED = "rate_limited"
     UNAUTHENTICATED = "unauthenticated"
+    # money
+    ACCOUNT_CLOSED = "account_closed"
+    INSUFFICIENT_BALANCE = "insufficient_balance"
+    PAYMENT_DECLINED = "payment_declined"
+    GATEWAY_UNAVAILABLE = "gateway_unavailable"
+    IN_PROGRESS = "in_progress"  # a payment is still being processed: try again shortly
+    RETURN_WINDOW_CLOSED = "return_window_closed"
+    RETURN_REASON_REFUSED = "return_reason_refused"
 
 
 @dataclass(frozen=True)

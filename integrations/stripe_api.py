@@ -55,6 +55,7 @@ __all__ = [
     "ChargeResult",
     "ChargeStatus",
     "Customer",
+    "PaymentIntent",
     "PaymentMethod",
     "Refund",
     "SetupIntent",
@@ -270,6 +271,22 @@ class ChargeResult:
     decline_code: str | None = None
     replayed: bool = False
     client_secret: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class PaymentIntent:
+    """A PaymentIntent as :meth:`StripeClient.retrieve_payment_intent` reads it,
+    to follow a charge that was left ``processing``. ``status`` is Stripe's
+    (``succeeded``, ``processing``, ``requires_payment_method`` after a
+    failure, ``requires_action``, ``canceled``...); after a failure,
+    ``decline_code`` and ``failure_message`` come from its last payment error."""
+
+    id: str
+    status: str
+    amount: int
+    currency: str
+    decline_code: str | None = None
+    failure_message: str | None = None
 
 
 @dataclass(frozen=True)
@@ -557,6 +574,23 @@ class StripeClient:
             )
 
         return self._parse(body, parse, idempotency_key=key)
+
+    async def retrieve_payment_intent(self, payment_intent_id: str) -> PaymentIntent:
+        """``GET /v1/payment_intents/{id}``: where a charge stands now."""
+        path = f"/v1/payment_intents/{quote(_require_id('payment_intent_id', payment_intent_id), safe='')}"
+
+        def parse(b: Mapping[str, Any]) -> PaymentIntent:
+            error = b.get("last_payment_error") if isinstance(b.get("last_payment_error"), Mapping) else {}
+            return PaymentIntent(
+                id=b["id"],
+                status=str(b["status"]),
+                amount=int(b["amount"]),
+                currency=str(b["currency"]),
+                decline_code=error.get("decline_code") or error.get("code"),
+                failure_message=_scrub(str(error["message"]), self._api_key) if error.get("message") else None,
+            )
+
+        return self._parse(await self._get(path), parse)
 
     async def refund(
         self,

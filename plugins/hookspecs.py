@@ -71,3 +71,14 @@ def leadwire_lead_sold(event: Any) -> None:
     :param event: a :class:`leadwire.plugins.events.LeadSold`, once per sale.
         Same rules as ``leadwire_lead_received``.
     """
+
+
+@hookspec
+def leadwire_register_payment_gateways() -> list[Any]:
+    """Register payment gateways (cards on file, off-session charges, refunds).
+
+    :return: a list of :class:`leadwire.plugins.payments.PaymentGateway`
+        instances; names must be unique across all plugins. Leadwire calls a
+        gateway by the name stored with each card, payment and refund, never
+        every gateway.
+    """

@@ -31,6 +31,8 @@ BUILTIN_PLUGINS = (
     "leadwire.plugins.builtin.sms_channel",
     "leadwire.plugins.builtin.webhook_channel",
     "leadwire.plugins.builtin.hubspot_channel",
+    "leadwire.plugins.builtin.manual_gateway",
+    "leadwire.plugins.builtin.stripe_gateway",
 )
 
 
@@ -164,13 +166,17 @@ def build_plugin_manager(
 
 def install_registrations(plugins: LeadwirePlugins) -> None:
     """Hand what plugins registered to core (the only way core learns of them)."""
-    from leadwire.core import delivery, extensions, industries
+    from leadwire.core import delivery, extensions, industries, payments
 
     try:
         industries.install(plugins.collect("leadwire_register_industries", key="key"))
         delivery.install(
             delivery.InstalledChannel(channel, owner, plugins.config_for(owner))
             for owner, channel in plugins.collect_with_owner("leadwire_register_delivery_channels", key="name")
+        )
+        payments.install(
+            payments.InstalledGateway(gateway, owner, plugins.config_for(owner))
+            for owner, gateway in plugins.collect_with_owner("leadwire_register_payment_gateways", key="name")
         )
     except ValueError as exc:
         raise PluginError(str(exc)) from None

@@ -18,9 +18,12 @@ from leadwire.core.models.identity import LeadSourceKey as LeadSourceKeyRow
 from leadwire.schema.identity.types import Account, ApiToken, LeadSource, LeadSourceKey, User
 from leadwire.core.campaigns import visible_campaigns
 from leadwire.core.models import marketplace as m
+from leadwire.core.models import ledger as ledger_models
+from leadwire.core.models import money as money_models
 from leadwire.schema.delivery.types import Delivery
 from leadwire.schema.leads.types import Lead
 from leadwire.schema.marketplace.types import Campaign, Industry, Offer, Product
+from leadwire.schema.money import types as money_types
 from leadwire.schema.relay import parse_global_id
 
 MAX_NODES = 100
@@ -90,6 +93,25 @@ async def _delivery(v: Viewer, pk: int):
 
 
 RESOLVERS["Delivery"] = _delivery
+
+
+def _money(model, node_type):
+    """An account's money: its owner and operator staff (core.access.visible_money)."""
+
+    async def resolve(v: Viewer, pk: int):
+        row = await access.visible_money(v, model).get_or_none(id=pk)
+        return node_type.from_row(row) if row else None
+
+    return resolve
+
+
+RESOLVERS.update(
+    LedgerEntry=_money(ledger_models.LedgerEntry, money_types.LedgerEntry),
+    PaymentMethod=_money(money_models.PaymentMethod, money_types.PaymentMethod),
+    Payment=_money(money_models.Payment, money_types.Payment),
+    Refund=_money(money_models.Refund, money_types.Refund),
+    Notification=_money(money_models.Notification, money_types.Notification),
+)
 RESOLVERS.update(
     Industry=_catalogue(m.Industry, Industry), Product=_catalogue(m.Product, Product), Offer=_catalogue(m.Offer, Offer)
 )

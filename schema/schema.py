@@ -29,6 +29,9 @@ from leadwire.schema.leads.types import Lead
 from leadwire.schema.marketplace.mutations import MarketplaceMutations
 from leadwire.schema.marketplace.queries import MarketplaceQueries
 from leadwire.schema.marketplace.types import Campaign, Industry, Offer, Product
+from leadwire.schema.money.mutations import MoneyMutations
+from leadwire.schema.money.queries import MoneyQueries
+from leadwire.schema.money.types import LedgerEntry, Notification, Payment, PaymentMethod, Refund
 from leadwire.schema.node import NodeQueries
 
 MAX_DEPTH = 10
@@ -37,12 +40,12 @@ MAX_TOKENS = 2000
 
 
 @strawberry.type
-class Query(NodeQueries, IdentityQueries, LeadQueries, MarketplaceQueries, DeliveryQueries):
+class Query(NodeQueries, IdentityQueries, LeadQueries, MarketplaceQueries, DeliveryQueries, MoneyQueries):
     pass
 
 
 @strawberry.type
-class Mutation(IdentityMutations, PartnerMutations, MarketplaceMutations, DeliveryMutations):
+class Mutation(IdentityMutations, PartnerMutations, MarketplaceMutations, DeliveryMutations, MoneyMutations):
     pass
 
 
@@ -77,7 +80,10 @@ def build_schema(*, introspection: bool = True, mask_errors: bool = True) -> str
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        types=[Lead, User, Account, ApiToken, LeadSource, LeadSourceKey, Industry, Product, Offer, Campaign, Delivery],
+        types=[
+            Lead, User, Account, ApiToken, LeadSource, LeadSourceKey, Industry, Product, Offer, Campaign, Delivery,
+            LedgerEntry, PaymentMethod, Payment, Refund, Notification,
+        ],
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=not introspection),
     )

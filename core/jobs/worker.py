@@ -28,7 +28,9 @@ from leadwire.core.settings import Settings
 
 log = logging.getLogger("leadwire.worker")
 SWEEP_SECONDS = 0.5
-JOB_MODULES = ("leadwire.core.jobs.builtin", "leadwire.core.delivery")
+JOB_MODULES = (
+    "leadwire.core.jobs.builtin", "leadwire.core.delivery", "leadwire.core.payments", "leadwire.core.autocharge",
+)
 
 
 def import_job_modules() -> None:

@@ -9,6 +9,8 @@ MODEL_MODULES = [
     "leadwire.core.models.leads",
     "leadwire.core.models.marketplace",
     "leadwire.core.models.ledger",
+    "leadwire.core.models.money",
+    "leadwire.core.models.returns",
     "leadwire.core.models.delivery",
     "leadwire.core.jobs.models",
 ]

@@ -29,6 +29,10 @@ class Account(Model):
     # Prepaid balance in the marketplace currency's minor units. Changed only by
     # core.ledger, always together with a ledger entry, never below zero.
     balance_minor = fields.BigIntField(default=0)
+    # The part of balance_minor that is credits (approved returns, goodwill
+    # adjustments): spent before deposited money, never refunded. Changed only
+    # by core.ledger; always 0 <= credit_minor <= balance_minor.
+    credit_minor = fields.BigIntField(default=0, db_default=0)
     first_activated_at = fields.DatetimeField(null=True)  # first offer activation (cancellation fee rule)
     # Partner company info (seed 000: "manage company info").
     phone = fields.CharField(max_length=32, default="")

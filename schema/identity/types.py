@@ -24,6 +24,7 @@ from leadwire.schema.relay import Connection
 
 if TYPE_CHECKING:
     from leadwire.schema.leads.types import Lead
+    from leadwire.schema.money.types import AccountMoney
 
 AccountKind = strawberry.enum(CoreAccountKind, name="AccountKind")
 AccountStatus = strawberry.enum(CoreAccountStatus, name="AccountStatus")
@@ -55,6 +56,15 @@ class Account(relay.Node):
     @strawberry.field(description="The prepaid balance (marketplace currency).")
     def balance(self) -> Money:
         return Money(amount_minor=self._balance_minor, currency=MARKET_CURRENCY)
+
+    @strawberry.field(description="The partner's money: ledger, cards, payments, auto-charge, returns, closing. "
+                      "Its owner and operator staff only (null for other users and for the operator's account).")
+    async def money(self, info: Info) -> Annotated["AccountMoney", strawberry.lazy("leadwire.schema.money.types")] | None:
+        from leadwire.schema.money.types import AccountMoney
+
+        if self.kind != CoreAccountKind.PARTNER or not access.can_see_money(info.context.viewer, self.id):
+            return None
+        return AccountMoney(_account_id=self.id)
 
     @strawberry.field(description="The marketplace staff member who looks after this partner.")
     async def account_manager(self, info: Info) -> AccountManagerContact | None:

@@ -1,0 +1,1 @@
+"""Money: the ledger, cards, payments, auto-charge, returns, closing (GraphQL)."""
