@@ -17,6 +17,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
+from leadwire.admin_ui.serve import admin_mount
 from leadwire.core import db
 from leadwire.core.settings import Settings
 from leadwire.schema.context import Context, authenticate_connection_params, build_context
@@ -113,6 +114,7 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", health),
         Route("/intake/forms/{source_id}", submit_form, methods=["POST"]),
+        admin_mount(),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
 

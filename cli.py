@@ -73,7 +73,12 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         code = asyncio.run(_preflight_database(settings))
     if code:
         return code
+    from leadwire.admin_ui.build import ensure_built
+
+    admin_ui = ensure_built()
     print(f"Leadwire {__version__} on http://{args.host}:{args.port}/graphql  ({_describe(settings)})", flush=True)
+    if admin_ui:
+        print(f"Admin UI on http://{args.host}:{args.port}/admin", flush=True)
     uvicorn.run(
         "leadwire.app:app_from_environment",
         factory=True,

@@ -1,0 +1,551 @@
+"""The bundled admin UI, end to end: a real `leadwire serve` (demo data, SQLite,
+in-process jobs) driven by Debian's Chromium through Playwright, as partners and
+the operator use it. Every main screen is checked with axe-core (no serious or
+critical violation) and no page may log a console error.
+
+Also, without a browser: how admin_ui/serve.py answers /admin (SPA fallback,
+cache headers, the page shown when the UI is not built).
+
+Screenshots go to a temporary folder; `LEADWIRE_UPDATE_SCREENSHOTS=1` writes
+them to docs/screenshots/ instead (the committed ones).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+from conftest import service_skip
+
+ROOT = Path(__file__).resolve().parent.parent
+UI = ROOT / "admin_ui"
+CHROMIUM = Path("/usr/bin/chromium")
+AXE = UI / "node_modules" / "axe-core" / "axe.min.js"
+PASSWORD = "leadwire-demo"
+OWNER = "dana.kowalski@greatlakesmovers.example"
+MANAGER = "marcus.reed@greatlakesmovers.example"
+OPERATOR = "operator@demo.leadwire.dev"
+PHONE = {"width": 390, "height": 844}
+
+
+# -- serving, without a browser ------------------------------------------------------
+
+
+@pytest.fixture
+def fake_dist(tmp_path):
+    tmp_path = tmp_path / "dist"
+    (tmp_path / "assets").mkdir(parents=True)
+    (tmp_path / "index.html").write_text("<!doctype html><title>Leadwire</title><div id=app></div>")
+    (tmp_path / "assets" / "index-abc123.js").write_text("console.log('hi')" * 200)
+    (tmp_path.parent / "secret.txt").write_text("not in dist")
+    return tmp_path
+
+
+def _client(dist: Path):
+    import httpx
+    from starlette.applications import Starlette
+
+    from leadwire.admin_ui.serve import admin_mount
+
+    app = Starlette(routes=[admin_mount(dist)])
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+
+
+async def test_admin_serves_the_app_for_client_routes_and_caches_hashed_assets(fake_dist):
+    async with _client(fake_dist) as client:
+        for path in ("/admin/", "/admin/campaigns/Q2FtcGFpZ246MQ%3D%3D/filter", "/admin/leads"):
+            r = await client.get(path)
+            assert r.status_code == 200 and "<div id=app>" in r.text, path
+            assert r.headers["cache-control"] == "no-cache"
+            assert "default-src 'self'" in r.headers["content-security-policy"]
+            assert r.headers["content-type"].startswith("text/html")
+        r = await client.get("/admin/assets/index-abc123.js", headers={"accept-encoding": "gzip"})
+        assert r.status_code == 200 and r.headers["cache-control"] == "public, max-age=31536000, immutable"
+        assert r.headers.get("content-encoding") == "gzip"
+        # A missing asset is a 404, never the app's HTML (a stale tab would run HTML as JavaScript).
+        assert (await client.get("/admin/assets/index-gone.js")).status_code == 404
+        # Nothing outside dist/ is served, however the path is spelt.
+        for path in ("/admin/assets/..%2F..%2Fsecret.txt", "/admin/..%2Fsecret.txt", "/admin/%2e%2e/secret.txt"):
+            assert "not in dist" not in (await client.get(path)).text, path
+        assert (await client.get("/admin", follow_redirects=False)).status_code in (307, 308)
+
+
+async def test_admin_says_how_to_build_when_dist_is_missing(tmp_path):
+    async with _client(tmp_path / "dist") as client:
+        r = await client.get("/admin/")
+    assert r.status_code == 503
+    assert "npm ci &amp;&amp; npm run build" in r.text and "/graphql" in r.text
+
+
+def test_the_app_mounts_admin_beside_graphql(settings):
+    from leadwire.app import create_app
+
+    paths = [getattr(r, "path", "") for r in create_app(settings, manage_database=False).routes]
+    assert "/admin" in paths and "/graphql" in paths
+
+
+# -- the browser suite ------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def built_ui():
+    from leadwire.admin_ui import build
+
+    if not CHROMIUM.exists():
+        service_skip("Chromium is not installed at /usr/bin/chromium (apt-get install -y chromium)")
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        service_skip("the Python playwright package is not installed (pip install playwright)")
+    if not build.is_built() and shutil.which("npm") is None:
+        service_skip("the admin UI is not built and npm is not installed (install Node.js 20+)")
+    lines: list[str] = []
+    if not build.ensure_built(echo=lines.append):
+        pytest.fail(f"the admin UI did not build: {' '.join(lines)}", pytrace=False)
+    if not AXE.exists():  # built elsewhere (a wheel): axe comes from the dev dependencies
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=UI, check=True, capture_output=True, timeout=600)
+    return UI / "dist"
+
+
+@pytest.fixture(scope="module")
+def server(built_ui, tmp_path_factory):
+    """`leadwire demo` then `leadwire serve` on a free port, as a user runs them."""
+    work = tmp_path_factory.mktemp("admin-ui-server")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEADWIRE_")}
+    env.update(LEADWIRE_DATABASE_URL=f"sqlite:///{work / 'leadwire.sqlite3'}", LEADWIRE_SECRET_KEY="e2e-" + "k" * 40)
+    command = [sys.executable, "-m", "leadwire"]
+    demo = subprocess.run(command + ["demo"], cwd=work, env=env, capture_output=True, text=True, timeout=300)
+    assert demo.returncode == 0, demo.stderr
+    port = _free_port()
+    log = open(work / "server.log", "w+")
+    proc = subprocess.Popen(command + ["serve", "--port", str(port), "--log-level", "warning"], cwd=work, env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=2):
+                break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                log.seek(0)
+                pytest.fail(f"the server did not start: {log.read()[-3000:]}", pytrace=False)
+            time.sleep(0.2)
+    yield base
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+class Api:
+    """The test's own GraphQL client (cookie + CSRF), for setting the scene."""
+
+    def __init__(self, base: str, email: str):
+        import httpx
+
+        self.http = httpx.Client(base_url=base, timeout=30)
+        body = self.data("mutation($i: SignInInput!) { signIn(input: $i) { csrfToken userErrors { message } } }",
+                         {"i": {"email": email, "password": PASSWORD}})
+        assert body["signIn"]["userErrors"] == [], body
+        self.http.headers["x-csrf-token"] = body["signIn"]["csrfToken"]
+
+    def data(self, query: str, variables: dict | None = None, headers: dict | None = None) -> dict:
+        r = self.http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers or {})
+        body = r.json()
+        assert "errors" not in body, body
+        return body["data"]
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory) -> Path:
+    if os.environ.get("LEADWIRE_UPDATE_SCREENSHOTS") == "1":
+        target = ROOT / "docs" / "screenshots"
+        target.mkdir(parents=True, exist_ok=True)
+        return target
+    return tmp_path_factory.mktemp("screenshots")
+
+
+@pytest.fixture(scope="module")
+async def browser(built_ui):
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        b = await p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-dev-shm-usage"])
+        yield b
+        await b.close()
+
+
+class Session:
+    """One person's browser tab, failing on any console error or page error."""
+
+    def __init__(self, context, base: str):
+        self.context = context
+        self.base = base
+        self.errors: list[str] = []
+        self.page = None
+
+    @classmethod
+    async def open(cls, browser, base: str, viewport=None) -> "Session":
+        context = await browser.new_context(viewport=viewport or {"width": 1280, "height": 800}, locale="en-US")
+        s = cls(context, base)
+        s.page = await context.new_page()
+        s.page.on("console", lambda m: s.errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+        s.page.on("pageerror", lambda e: s.errors.append(f"page error: {e}"))
+        s.page.set_default_timeout(15_000)
+        return s
+
+    async def goto(self, path: str):
+        await self.page.goto(self.base + "/admin" + path)
+
+    async def sign_in(self, email: str, password: str = PASSWORD):
+        await self.goto("/")
+        await self.page.get_by_label("E-mail").fill(email)
+        await self.page.get_by_label("Password").fill(password)
+        await self.page.get_by_role("button", name="Sign in").click()
+        await self.page.locator("nav#nav").wait_for(state="attached")
+
+    async def nav(self, label: str):
+        nav = self.page.locator("nav#nav")
+        if not await nav.is_visible():
+            await self.page.get_by_role("button", name="Menu").click()
+        await nav.get_by_role("link", name=label, exact=True).click()
+        await self.page.locator("main h1").wait_for()
+
+    async def heading(self, text: str):
+        await self.page.get_by_role("heading", level=1, name=text).wait_for()
+
+    async def axe(self, screen: str):
+        """axe-core on the page as it is: no serious or critical violation."""
+        await self.page.wait_for_load_state("networkidle")
+        await self.page.wait_for_function("() => !document.querySelector('.loading')")
+        await self.page.evaluate(AXE.read_text())
+        result = await self.page.evaluate("""async () => {
+            const r = await axe.run(document, {resultTypes: ['violations']});
+            return r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+              .map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
+        }""")
+        assert result == [], f"axe on {screen}: {json.dumps(result, indent=1)}"
+
+    async def shot(self, folder: Path, name: str):
+        await self.page.wait_for_timeout(200)  # let transitions settle
+        await self.page.screenshot(path=str(folder / f"{name}.png"))
+
+    async def close(self):
+        await self.context.close()
+        assert self.errors == [], self.errors
+
+
+@pytest.fixture
+async def session_factory(browser, server):
+    opened: list[Session] = []
+
+    async def make(viewport=None) -> Session:
+        s = await Session.open(browser, server, viewport)
+        opened.append(s)
+        return s
+
+    yield make
+    for s in opened:
+        await s.close()
+
+
+def _source_key(api: Api) -> str:
+    sources = api.data("{ leadSources { id name } }")["leadSources"]
+    created = api.data("mutation($i: CreateLeadSourceKeyInput!) { createLeadSourceKey(input: $i) { apiKey userErrors { message } } }",
+                       {"i": {"leadSourceId": sources[0]["id"]}})["createLeadSourceKey"]
+    assert created["userErrors"] == []
+    return created["apiKey"]
+
+
+def _product_id(api: Api, name: str) -> str:
+    for industry in api.data("{ industries { products { id name } } }")["industries"]:
+        for p in industry["products"]:
+            if p["name"] == name:
+                return p["id"]
+    raise AssertionError(f"no product {name}")
+
+
+async def test_partner_owner_activates_an_offer_sets_it_up_and_sees_a_lead_arrive_live(session_factory, server, screenshots):
+    s = await session_factory()
+    page = s.page
+    await s.sign_in(OWNER)
+    await s.heading("Overview")
+    await s.axe("overview")
+    await s.shot(screenshots, "overview")
+
+    # Lead Deals: industry + product search, Activate -> a campaign.
+    await s.nav("Lead Deals")
+    await page.get_by_label("Industry").select_option(label="Moving")
+    await page.get_by_label("Product (category)").select_option(label="Long-distance moving")
+    await page.get_by_role("button", name="Search").click()
+    await page.get_by_text("Showing 1 of 1").wait_for()
+    row = page.get_by_role("row").filter(has_text="Shared long-distance move")
+    await s.axe("lead deals")
+    await s.shot(screenshots, "lead-deals")
+    await row.get_by_role("button", name="Activate").click()
+    await s.heading("Long-distance moving — Shared long-distance move")
+    assert await page.get_by_role("link", name="Filter").get_attribute("aria-current") == "page"
+
+    # Filter: the server's userErrors land next to the field they name.
+    await page.get_by_label("ZIP + radius").check()
+    await page.get_by_label("Centre ZIP").fill("00000")
+    await page.get_by_label("Radius (miles)").fill("25")
+    await page.get_by_role("button", name="Save filter").click()
+    error = page.locator("#f-radiusZip-error")
+    await error.wait_for()
+    assert "Unknown ZIP code" in await error.inner_text()
+    assert await page.get_by_label("Centre ZIP").get_attribute("aria-invalid") == "true"
+    await page.get_by_label("Centre ZIP").fill("48201")
+    await page.get_by_role("button", name="Save filter").click()
+    await page.get_by_text("Filter saved.").wait_for()
+    covered = page.get_by_role("heading", name="Covered ZIP codes")
+    await covered.wait_for()
+    count = int((await covered.inner_text()).split(":")[1].split()[0].replace(",", ""))
+    assert count > 20
+    assert "48201" in await page.get_by_role("region", name="List of covered ZIP codes").inner_text()
+    await s.axe("campaign filter")
+    await s.shot(screenshots, "campaign-filter")
+
+    # Schedule: every day, all day, and caps.
+    await page.get_by_role("link", name="Schedule").click()
+    await page.get_by_label("Only during these hours").check()
+    await page.get_by_role("button", name="Every day, all day").click()
+    await page.get_by_label("Per day").fill("50")
+    await page.get_by_label("Per week").fill("")
+    await page.get_by_role("button", name="Save schedule").click()
+    await page.get_by_text("Schedule and caps saved.").wait_for()
+    await s.axe("campaign schedule")
+    await s.shot(screenshots, "campaign-schedule")
+
+    # Integration: built from deliveryChannels; e-mail to the dispatcher.
+    await page.get_by_role("link", name="Integration").click()
+    await page.get_by_label("Send new leads by E-mail").check()
+    await page.get_by_label("Recipients").fill("dispatch@greatlakesmovers.example")
+    await page.get_by_role("button", name="Save integration").click()
+    await page.get_by_text("Integration saved.").wait_for()
+    await s.axe("campaign integration")
+
+    # What the server now holds is what the UI set.
+    owner = Api(server, OWNER)
+    campaigns = owner.data("{ campaigns(first: 10) { edges { node { name geoMode radiusZip radiusMiles schedule { day start end } dailyCap weeklyCap channels } } } }")
+    mine = next(e["node"] for e in campaigns["campaigns"]["edges"] if e["node"]["name"].startswith("Long-distance"))
+    assert (mine["geoMode"], mine["radiusZip"], mine["radiusMiles"]) == ("ZIP_RADIUS", "48201", 25)
+    assert mine["schedule"] == [{"day": d, "start": "00:00", "end": "24:00"} for d in range(7)]
+    assert (mine["dailyCap"], mine["weeklyCap"]) == (50, None)
+    assert mine["channels"]["email"]["to"] == ["dispatch@greatlakesmovers.example"]
+
+    # The live feed: a lead posted by a lead source appears while the page is open.
+    await s.nav("Live feed")
+    await page.get_by_text("Live: new leads appear here").wait_for()
+    await page.get_by_label("Play a sound").check()
+    operator = Api(server, OPERATOR)
+    key = _source_key(operator)
+    first, last = "Rosalind", f"Okafor{uuid.uuid4().hex[:6]}"
+    move_date = (dt.date.today() + dt.timedelta(days=30)).isoformat()
+    submitted = operator.data(
+        """mutation($i: SubmitLeadInput!) { submitLead(input: $i) { leadId status buyerCount userErrors { field message } } }""",
+        {"i": {"productId": _product_id(operator, "Long-distance moving"), "firstName": first, "lastName": last,
+               "phone": f"+1313555{uuid.uuid4().int % 10000:04d}", "postalCode": "48201", "email": "rosalind@example.com",
+               "consent": {"text": "I agree to be contacted about my move."},
+               "data": {"from_zip": "48201", "to_zip": "10001", "move_date": move_date, "move_size": "3_bedrooms"}}},
+        headers={"authorization": f"Bearer {key}"},
+    )["submitLead"]
+    assert submitted["userErrors"] == [] and submitted["status"] == "SOLD", submitted
+    item = page.locator("ol.feed li").filter(has_text=f"{first} {last}")
+    await item.wait_for(timeout=10_000)
+    text = await item.inner_text()
+    assert "New lead" in text and "Long-distance moving" in text and "$32.00" in text, text
+    await s.axe("live feed")
+    await s.shot(screenshots, "live-feed")
+
+    # Its detail: every field, the sale, and the delivery log with each attempt.
+    await item.get_by_role("link", name=f"{first} {last}").click()
+    await s.heading(f"{first} {last}")
+    assert "3 bedrooms" in await page.get_by_role("region", name="Details").inner_text()
+    sale = await page.get_by_role("region", name="The sale").inner_text()
+    assert "Bought through your campaign Long-distance moving" in sale and "$32.00" in sale, sale
+    delivery = page.locator("article.delivery").first
+    deadline = time.monotonic() + 30
+    while not await delivery.get_by_role("button", name="Re-send").count():
+        assert time.monotonic() < deadline, await delivery.inner_text()
+        await page.wait_for_timeout(500)
+        await page.reload()
+        await delivery.wait_for()
+    assert "E-mail" in await delivery.inner_text()
+    assert await delivery.get_by_role("region", name="E-mail attempts").locator("tbody tr").count() >= 1
+    await s.axe("lead detail")
+    await s.shot(screenshots, "lead-detail")
+    await delivery.get_by_role("button", name="Re-send").click()
+    await page.get_by_role("button", name="Re-sent").wait_for()
+    await page.locator("article.delivery").nth(1).wait_for()  # the new delivery is listed beside the first
+
+
+async def _all_rows(s: Session) -> str:
+    """The leads table's text, every page loaded."""
+    page = s.page
+    await page.locator("main table tbody tr").first.wait_for()
+    while await page.get_by_role("button", name="Load more leads").count():
+        await page.get_by_role("button", name="Load more leads").click()
+        await page.wait_for_load_state("networkidle")
+        await page.wait_for_function("() => !document.querySelector('.loading')")
+    return await page.locator("main table tbody").inner_text()
+
+
+async def test_owner_adds_a_rep_under_a_manager_and_visibility_follows_the_tree(session_factory, server, screenshots):
+    owner_api = Api(server, OWNER)
+    users = owner_api.data("{ users(first: 100) { edges { node { id name email manager { id } "
+                           "leads(first: 100) { totalCount edges { node { id firstName lastName } } } } } } }")
+    people = {e["node"]["email"]: e["node"] for e in users["users"]["edges"]}
+    marcus = people[MANAGER]
+    reps = [p for p in people.values() if p["manager"] and p["manager"]["id"] == marcus["id"] and p["leads"]["totalCount"] > 0]
+    assert reps and marcus["leads"]["totalCount"] > 0, "the demo gives Marcus and one of his reps leads"
+    donor = reps[0]
+
+    s = await session_factory()
+    page = s.page
+    await s.sign_in(OWNER)
+    await s.nav("Users")
+    await s.axe("users")
+    email = f"riley.{uuid.uuid4().hex[:6]}@greatlakesmovers.example"
+    await page.get_by_label("Name", exact=True).fill("Riley Rep")
+    await page.get_by_label("E-mail").fill(email)
+    await page.get_by_label("Reports to", exact=True).select_option(label=f"Marcus Reed ({MANAGER})")
+    await page.get_by_label("Password (optional)").fill("riley-password-2026")
+    await page.get_by_role("button", name="Add user").click()
+    await page.get_by_text("Riley Rep was added.").wait_for()
+    marcus_item = page.locator("ul.tree > li").filter(has=page.get_by_role("link", name="Marcus Reed", exact=True))
+    await marcus_item.get_by_role("link", name="Riley Rep").wait_for()
+
+    # The owner moves a rep's leads to Riley, from that rep's page.
+    await page.locator("ul.tree").get_by_role("link", name=donor["name"], exact=True).click()
+    await s.heading(donor["name"])
+    await page.get_by_label(f"Move every lead of {donor['name']} to").select_option(label="Riley Rep")
+    await page.get_by_role("button", name="Reassign").click()
+    await page.get_by_text("Leads reassigned.").wait_for()
+    await s.axe("user page")
+    riley_leads = {f"{n['firstName']} {n['lastName']}" for n in (e["node"] for e in donor["leads"]["edges"])}
+    marcus_only = {f"{n['firstName']} {n['lastName']}" for n in (e["node"] for e in marcus["leads"]["edges"])} - riley_leads
+    marcus_lead_id = next(e["node"]["id"] for e in marcus["leads"]["edges"]
+                          if f"{e['node']['firstName']} {e['node']['lastName']}" in marcus_only)
+
+    # Marcus, the manager, sees Riley's leads.
+    m = await session_factory()
+    await m.sign_in(MANAGER)
+    await m.nav("Leads")
+    listed = await _all_rows(m)
+    assert all(name in listed for name in riley_leads), (riley_leads, listed)
+    assert "Riley Rep" in listed
+    await m.axe("leads (manager)")
+
+    # Riley sees their own leads only, never the manager's.
+    r = await session_factory()
+    await r.sign_in(email, "riley-password-2026")
+    await r.nav("Leads")
+    own = await _all_rows(r)
+    await r.page.get_by_text(f"Showing {len(riley_leads)} of {len(riley_leads)}").wait_for()
+    assert all(name in own for name in riley_leads)
+    assert not any(name in own for name in marcus_only)
+    await r.goto(f"/leads/{marcus_lead_id}")
+    await r.heading("Lead not found")
+    await r.nav("Users")
+    await r.page.locator("ul.tree").wait_for()
+    assert await r.page.locator("ul.tree").get_by_role("link").all_inner_texts() == ["Riley Rep"]
+
+
+async def test_operator_sees_a_leads_routing_trace_and_the_operator_screens(session_factory, server, screenshots):
+    s = await session_factory()
+    page = s.page
+    await s.sign_in(OPERATOR)
+    await s.heading("Partners")
+    await page.get_by_role("row").filter(has_text="Great Lakes Movers").wait_for()
+    await s.axe("partners")
+
+    await s.nav("Leads")
+    sold = page.locator("main tbody tr").filter(has=page.locator(".badge", has_text="Sold")).first
+    await sold.get_by_role("link").first.click()
+    trace = page.get_by_role("region", name="Routing trace").first
+    await trace.wait_for()
+    text = await trace.inner_text()
+    assert "Sold" in text and any(p in text for p in ("Great Lakes Movers", "SunPeak Solar", "Harbor Law Group")), text
+    await s.axe("lead routing trace")
+    await s.shot(screenshots, "operator-routing-trace")
+
+    for label in ("Catalogue", "Deliveries", "Lead sources", "Campaigns", "Staff", "API tokens", "Account", "Live feed"):
+        await s.nav(label)
+        await s.axe(label)
+    await s.nav("Catalogue")
+    await page.get_by_role("heading", name="Industries and products").wait_for()
+    assert "Moving" in await page.locator("ul.catalogue").inner_text()
+
+
+async def test_sign_in_errors_lockout_profile_and_phone_width(session_factory, server, screenshots):
+    s = await session_factory()
+    page = s.page
+    await s.goto("/")
+    await s.heading("Sign in")
+    await s.axe("sign in")
+    email = "iris.park@harborlawgroup.example"
+    for attempt in range(5):
+        await page.get_by_label("E-mail").fill(email)
+        await page.get_by_label("Password").fill(f"not-the-password-{attempt}")
+        await page.get_by_role("button", name="Sign in").click()
+        await page.get_by_role("button", name="Sign in").wait_for()  # not busy any more
+        await page.locator(".error-summary").wait_for()
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.locator(".error-summary").filter(has_text="Too many failed sign-in attempts").wait_for()
+    assert "minute" in await page.locator(".error-summary").inner_text()
+
+    # At phone width: the menu, keyboard only, and the profile form.
+    p = await session_factory(viewport=PHONE)
+    await p.sign_in("victor.hale@harborlawgroup.example")
+    await p.heading("Overview")
+    assert await p.page.locator("nav#nav").is_hidden()
+    await p.goto("/")  # a fresh page: the first Tab reaches the skip link
+    await p.heading("Overview")
+    await p.page.keyboard.press("Tab")
+    assert await p.page.evaluate("document.activeElement.textContent") == "Skip to content"
+    menu = p.page.get_by_role("button", name="Menu")
+    await menu.focus()
+    await p.page.keyboard.press("Enter")
+    assert await menu.get_attribute("aria-expanded") == "true"
+    await p.page.locator("nav#nav").get_by_role("link", name="Campaigns").focus()
+    await p.page.keyboard.press("Enter")
+    await p.heading("Campaigns")
+    await p.axe("campaigns (phone)")
+    await p.goto("/")
+    await p.heading("Overview")
+    await p.axe("overview (phone)")
+    await p.shot(screenshots, "phone-overview")
+    await p.nav("Your profile")
+    await p.heading("Your profile")
+    await p.page.get_by_label("Time zone", exact=True).select_option("Europe/Paris")
+    await p.page.get_by_role("button", name="Save profile").click()
+    await p.page.get_by_text("Profile saved.").wait_for()
+    await p.page.get_by_label("Current password").fill("wrong-password")
+    await p.page.get_by_label("New password", exact=True).fill("a-brand-new-password-1")
+    await p.page.get_by_label("New password, again").fill("a-brand-new-password-1")
+    await p.page.get_by_role("button", name="Change password").click()
+    await p.page.locator("#f-currentPassword-error").wait_for()
+    await p.axe("profile")
