@@ -96,6 +96,27 @@ def test_the_app_mounts_admin_beside_graphql(settings):
     assert "/admin" in paths and "/graphql" in paths
 
 
+def test_the_build_refuses_an_operation_the_schema_does_not_have(tmp_path):
+    """graphql-codegen checks every operation in src/ against schema/schema.graphql."""
+    if not (UI / "node_modules" / ".bin" / "graphql-codegen").exists():
+        service_skip("admin_ui/node_modules is not installed (cd admin_ui && npm ci)")
+    copy = tmp_path / "admin_ui"
+    shutil.copytree(UI, copy, ignore=shutil.ignore_patterns("node_modules", "dist", "gql", ".build*"))
+    (copy / "node_modules").symlink_to(UI / "node_modules")
+    (tmp_path / "schema").mkdir()
+    shutil.copy(ROOT / "schema" / "schema.graphql", tmp_path / "schema" / "schema.graphql")
+    codegen = [str(copy / "node_modules" / ".bin" / "graphql-codegen"), "--config", "codegen.yml"]
+    ok = subprocess.run(codegen, cwd=copy, capture_output=True, text=True, timeout=300)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    (copy / "src" / "bogus.ts").write_text(
+        'import { graphql } from "./gql";\n'
+        "export const Bogus = graphql(`query Bogus { viewer { user { favouriteColour } } }`);\n"
+    )
+    refused = subprocess.run(codegen, cwd=copy, capture_output=True, text=True, timeout=300)
+    assert refused.returncode != 0
+    assert "favouriteColour" in refused.stdout + refused.stderr
+
+
 # -- the browser suite ------------------------------------------------------------------
 
 
@@ -549,3 +570,23 @@ async def test_sign_in_errors_lockout_profile_and_phone_width(session_factory, s
     await p.page.get_by_role("button", name="Change password").click()
     await p.page.locator("#f-currentPassword-error").wait_for()
     await p.axe("profile")
+
+
+async def test_a_person_in_two_accounts_switches_between_them(session_factory, server):
+    email = "rebecca.stone@harborlawgroup.example"
+    operator = Api(server, OPERATOR)
+    added = operator.data("mutation($i: CreateUserInput!) { createUser(input: $i) { user { id } userErrors { message } } }",
+                          {"i": {"email": email, "name": "Rebecca Stone"}})["createUser"]
+    assert added["userErrors"] == [], added
+    s = await session_factory()
+    await s.sign_in(email)
+    switcher = s.page.get_by_label("Account", exact=True)
+    options = await switcher.locator("option").all_inner_texts()
+    assert sorted(options) == ["Harbor Law Group (partner)", "Leadwire Marketplace (operator)"]
+    current = await switcher.locator("option:checked").inner_text()
+    other = next(o for o in options if o != current)
+    await switcher.select_option(label=other)
+    await s.page.locator(".account-kind", has_text="Operator" if "operator" in other else "Partner").wait_for()
+    await s.heading("Partners" if "operator" in other else "Overview")
+    assert await switcher.locator("option:checked").inner_text() == other
+    await s.axe("after switching account")
