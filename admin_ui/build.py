@@ -47,7 +47,7 @@ def ensure_built(echo: Callable[[str], None] = lambda line: print(line, flush=Tr
     npm = shutil.which("npm")
     if npm is None:
         echo(
-            "admin UI: not built and npm is not installed (install Node.js 20+, then "
+            "admin UI: not built and npm is not installed (install Node.js 20.19 or newer, then "
             f"`cd {PACKAGE_DIR} && npm ci && npm run build`): serving the API only"
         )
         return False
@@ -61,7 +61,7 @@ def ensure_built(echo: Callable[[str], None] = lambda line: print(line, flush=Tr
             for step in steps:
                 try:
                     done = subprocess.run(step, cwd=PACKAGE_DIR, stdout=log, stderr=subprocess.STDOUT,
-                                          stdin=subprocess.DEVNULL, timeout=TIMEOUT_SECONDS)
+                                          stdin=subprocess.DEVNULL, timeout=TIMEOUT_SECONDS, check=False)
                 except (OSError, subprocess.TimeoutExpired) as exc:
                     echo(f"admin UI: `npm {' '.join(step[1:])}` did not finish ({exc.__class__.__name__}); "
                          f"see {LOG}: serving the API only")

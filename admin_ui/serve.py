@@ -44,7 +44,7 @@ def not_built_page() -> str:
 <title>Leadwire admin UI not built</title></head>
 <body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto; padding: 0 1rem; line-height: 1.5">
 <h1>The admin UI is not built yet</h1>
-<p>Build it once with Node.js 20 or newer, then reload this page:</p>
+<p>Build it once with Node.js 20.19 or newer, then reload this page:</p>
 <pre style="background:#f0f2f5; padding: 0.75rem">cd {where}
 npm ci &amp;&amp; npm run build</pre>
 <p><code>leadwire serve</code> does this by itself when <code>npm</code> is installed.

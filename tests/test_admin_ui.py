@@ -26,7 +26,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-
 from conftest import service_skip
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,9 +54,8 @@ def fake_dist(tmp_path):
 
 def _client(dist: Path):
     import httpx
-    from starlette.applications import Starlette
-
     from leadwire.admin_ui.serve import admin_mount
+    from starlette.applications import Starlette
 
     app = Starlette(routes=[admin_mount(dist)])
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
@@ -106,13 +104,13 @@ def test_the_build_refuses_an_operation_the_schema_does_not_have(tmp_path):
     (tmp_path / "schema").mkdir()
     shutil.copy(ROOT / "schema" / "schema.graphql", tmp_path / "schema" / "schema.graphql")
     codegen = [str(copy / "node_modules" / ".bin" / "graphql-codegen"), "--config", "codegen.yml"]
-    ok = subprocess.run(codegen, cwd=copy, capture_output=True, text=True, timeout=300)
+    ok = subprocess.run(codegen, cwd=copy, capture_output=True, text=True, timeout=300, check=False)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     (copy / "src" / "bogus.ts").write_text(
         'import { graphql } from "./gql";\n'
         "export const Bogus = graphql(`query Bogus { viewer { user { favouriteColour } } }`);\n"
     )
-    refused = subprocess.run(codegen, cwd=copy, capture_output=True, text=True, timeout=300)
+    refused = subprocess.run(codegen, cwd=copy, capture_output=True, text=True, timeout=300, check=False)
     assert refused.returncode != 0
     assert "favouriteColour" in refused.stdout + refused.stderr
 
@@ -153,30 +151,30 @@ def server(built_ui, tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEADWIRE_")}
     env.update(LEADWIRE_DATABASE_URL=f"sqlite:///{work / 'leadwire.sqlite3'}", LEADWIRE_SECRET_KEY="e2e-" + "k" * 40)
     command = [sys.executable, "-m", "leadwire"]
-    demo = subprocess.run(command + ["demo"], cwd=work, env=env, capture_output=True, text=True, timeout=300)
+    demo = subprocess.run(command + ["demo"], cwd=work, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert demo.returncode == 0, demo.stderr
     port = _free_port()
-    log = open(work / "server.log", "w+")
-    proc = subprocess.Popen(command + ["serve", "--port", str(port), "--log-level", "warning"], cwd=work, env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
+    with open(work / "server.log", "w+") as log:
+        proc = subprocess.Popen(command + ["serve", "--port", str(port), "--log-level", "warning"], cwd=work, env=env,
+                                stdout=log, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=2):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    proc.kill()
+                    log.seek(0)
+                    pytest.fail(f"the server did not start: {log.read()[-3000:]}", pytrace=False)
+                time.sleep(0.2)
+        yield base
+        proc.send_signal(signal.SIGTERM)
         try:
-            with urllib.request.urlopen(f"{base}/healthz", timeout=2):
-                break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.seek(0)
-                pytest.fail(f"the server did not start: {log.read()[-3000:]}", pytrace=False)
-            time.sleep(0.2)
-    yield base
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 class Api:
@@ -227,7 +225,7 @@ class Session:
         self.page = None
 
     @classmethod
-    async def open(cls, browser, base: str, viewport=None) -> "Session":
+    async def open(cls, browser, base: str, viewport=None) -> Session:
         context = await browser.new_context(viewport=viewport or {"width": 1280, "height": 800}, locale="en-US")
         s = cls(context, base)
         s.page = await context.new_page()
