@@ -14,7 +14,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from leadwire.core import delivery, industries
+from leadwire.core import campaign_history, delivery, industries
 from leadwire.core.access import Viewer, require_operator
 from leadwire.core.errors import DomainError, ErrorCode, FieldError, Forbidden, not_found
 from leadwire.core.identity import check_name, check_time_zone, now
@@ -128,6 +128,7 @@ async def activate_offer(viewer: Viewer, offer_id: int, *, name: str | None = No
             monthly_cap=offer.default_monthly_cap,
             using_db=conn,
         )
+        await campaign_history.record(campaign.id, conn)  # revision 1, for returns (core.returns)
         await Account.filter(id=viewer.account_id, first_activated_at__isnull=True).using_db(conn).update(
             first_activated_at=now()
         )
@@ -270,6 +271,7 @@ async def update_campaign(viewer: Viewer, campaign_id: int, changes: CampaignCha
 
     async with in_transaction() as conn:
         await Campaign.filter(id=campaign.id).using_db(conn).update(revision=campaign.revision + 1, **values)
+        await campaign_history.record(campaign.id, conn)  # the settings of the new revision, for returns
         await CampaignArea.filter(campaign_id=campaign.id).using_db(conn).delete()
         if areas:
             await CampaignArea.bulk_create(

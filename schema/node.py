@@ -112,6 +112,14 @@ RESOLVERS.update(
     Refund=_money(money_models.Refund, money_types.Refund),
     Notification=_money(money_models.Notification, money_types.Notification),
 )
+
+
+async def _return_request(v: Viewer, pk: int):
+    row = await access.visible_returns(v).get_or_none(id=pk)
+    return money_types.ReturnRequest.from_row(row) if row else None
+
+
+RESOLVERS["ReturnRequest"] = _return_request
 RESOLVERS.update(
     Industry=_catalogue(m.Industry, Industry), Product=_catalogue(m.Product, Product), Offer=_catalogue(m.Offer, Offer)
 )

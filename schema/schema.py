@@ -31,7 +31,7 @@ from leadwire.schema.marketplace.queries import MarketplaceQueries
 from leadwire.schema.marketplace.types import Campaign, Industry, Offer, Product
 from leadwire.schema.money.mutations import MoneyMutations
 from leadwire.schema.money.queries import MoneyQueries
-from leadwire.schema.money.types import LedgerEntry, Notification, Payment, PaymentMethod, Refund
+from leadwire.schema.money.types import LedgerEntry, Notification, Payment, PaymentMethod, Refund, ReturnRequest
 from leadwire.schema.node import NodeQueries
 
 MAX_DEPTH = 10
@@ -82,7 +82,7 @@ def build_schema(*, introspection: bool = True, mask_errors: bool = True) -> str
         subscription=Subscription,
         types=[
             Lead, User, Account, ApiToken, LeadSource, LeadSourceKey, Industry, Product, Offer, Campaign, Delivery,
-            LedgerEntry, PaymentMethod, Payment, Refund, Notification,
+            LedgerEntry, PaymentMethod, Payment, Refund, Notification, ReturnRequest,
         ],
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=not introspection),

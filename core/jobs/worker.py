@@ -30,6 +30,7 @@ log = logging.getLogger("leadwire.worker")
 SWEEP_SECONDS = 0.5
 JOB_MODULES = (
     "leadwire.core.jobs.builtin", "leadwire.core.delivery", "leadwire.core.payments", "leadwire.core.autocharge",
+    "leadwire.core.accounts_closing",
 )
 
 

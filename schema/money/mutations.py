@@ -10,12 +10,23 @@ from strawberry import relay
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from leadwire.core import autocharge, ledger, notifications, payments
+from leadwire.core import accounts_closing, autocharge, ledger, notifications, payments, returns
 from leadwire.core.errors import ErrorCode
 from leadwire.core.models.money import PaymentStatus as CorePaymentStatus
 from leadwire.schema.errors import UserError, mutation
 from leadwire.schema.marketplace.types import Money
-from leadwire.schema.money.types import AutoChargeSettings, LedgerEntry, Payment, PaymentMethod, money
+from leadwire.schema.money.types import (
+    AccountClosure,
+    AccountFlag,
+    AutoChargeSettings,
+    LedgerEntry,
+    Payment,
+    PaymentMethod,
+    Refund,
+    ReturnReason,
+    ReturnRequest,
+    money,
+)
 from leadwire.schema.relay import decode_id
 
 
@@ -139,6 +150,70 @@ class MarkNotificationsReadPayload:
     marked: int = 0
 
 
+@strawberry.enum
+class ReturnDecision(Enum):
+    APPROVE = "approve"
+    DECLINE = "decline"
+
+
+@strawberry.input
+class RequestReturnInput:
+    lead_id: relay.GlobalID = strawberry.field(description="The lead as the partner owns it.")
+    reason: ReturnReason
+    note: str = ""
+
+
+@strawberry.input
+class ReviewReturnInput:
+    return_id: relay.GlobalID
+    decision: ReturnDecision
+    note: str = strawberry.field(default="", description="The partner sees it; required to decline.")
+
+
+@strawberry.type
+class ReturnPayload:
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    return_request: ReturnRequest | None = None
+
+
+@strawberry.input
+class AccountNoteInput:
+    account_id: relay.GlobalID
+    note: str
+
+
+@strawberry.type
+class AccountFlagPayload:
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    flag: AccountFlag | None = None
+
+
+@strawberry.input
+class CloseAccountInput:
+    confirm: bool = strawberry.field(description="Must be true: closing cannot be undone.")
+    reason: str = ""
+
+
+@strawberry.type(description="The closing: the refund (deposited money less any fee), the credits not refunded, and "
+                 "the refunds on their way back through the gateways the money came from.")
+class CloseAccountPayload:
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    closure: AccountClosure | None = None
+
+
+@strawberry.input
+class SettleRefundInput:
+    refund_id: relay.GlobalID
+    reference: str = strawberry.field(description="The transfer's reference or the check's number.")
+    note: str = ""
+
+
+@strawberry.type
+class RefundPayload:
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    refund: Refund | None = None
+
+
 async def _balance(account_id: int) -> Money:
     return money((await ledger.balances(account_id)).balance_minor)
 
@@ -235,3 +310,58 @@ class MoneyMutations:
     async def mark_notifications_read(self, info: Info, input: MarkNotificationsReadInput) -> MarkNotificationsReadPayload:
         ids = [decode_id(i, "Notification", "notification_ids") for i in input.notification_ids[:100]]
         return MarkNotificationsReadPayload(marked=await notifications.mark_read(info.context.viewer, ids))
+
+    @strawberry.mutation(description="Return a bought lead for credit: within 7 calendar days of delivery, for a valid reason. "
+                         "Invalid reasons are refused with the explanation.")
+    @mutation(ReturnPayload)
+    async def request_return(self, info: Info, input: RequestReturnInput) -> ReturnPayload:
+        row = await returns.request_return(
+            info.context.viewer, decode_id(input.lead_id, "Lead", "lead_id"), input.reason.value, input.note
+        )
+        return ReturnPayload(return_request=ReturnRequest.from_row(row))
+
+    @strawberry.mutation(description="Approve (a ledger credit, never a card refund) or decline (with a note) a return (operator).")
+    @mutation(ReturnPayload)
+    async def review_return(self, info: Info, input: ReviewReturnInput) -> ReturnPayload:
+        row = await returns.review_return(
+            info.context.viewer, decode_id(input.return_id, "ReturnRequest", "return_id"),
+            approve=input.decision == ReturnDecision.APPROVE, note=input.note,
+        )
+        return ReturnPayload(return_request=ReturnRequest.from_row(row))
+
+    @strawberry.mutation(description="Flag a partner suspected of abusing returns (operator).")
+    @mutation(AccountFlagPayload)
+    async def flag_account(self, info: Info, input: AccountNoteInput) -> AccountFlagPayload:
+        row = await returns.flag_account(info.context.viewer, decode_id(input.account_id, "Account", "account_id"), input.note)
+        return AccountFlagPayload(flag=AccountFlag.from_row(row))
+
+    @strawberry.mutation(description="Clear a partner's abuse flag (operator).")
+    @mutation(AccountFlagPayload)
+    async def clear_account_flag(self, info: Info, input: AccountNoteInput) -> AccountFlagPayload:
+        row = await returns.clear_flag(info.context.viewer, decode_id(input.account_id, "Account", "account_id"), input.note)
+        return AccountFlagPayload(flag=AccountFlag.from_row(row))
+
+    @strawberry.mutation(description="Close your partner account (the owner): campaigns stop, the money you deposited is "
+                         "refunded less the $50 fee within 30 days of the first activation; credits are not refunded.")
+    @mutation(CloseAccountPayload)
+    async def close_account(self, info: Info, input: CloseAccountInput) -> CloseAccountPayload:
+        row = await accounts_closing.close_account(info.context.viewer, confirm=input.confirm, reason=input.reason)
+        return CloseAccountPayload(closure=AccountClosure.from_row(row))
+
+    @strawberry.mutation(description="Close a partner account for abuse of the return policy (operator): the deposited "
+                         "balance is paid out, campaigns stop.")
+    @mutation(CloseAccountPayload)
+    async def close_account_for_abuse(self, info: Info, input: AccountNoteInput) -> CloseAccountPayload:
+        row = await accounts_closing.close_for_abuse(
+            info.context.viewer, decode_id(input.account_id, "Account", "account_id"), input.note
+        )
+        return CloseAccountPayload(closure=AccountClosure.from_row(row))
+
+    @strawberry.mutation(description="Record a refund paid by hand (bank transfer or check) (operator).")
+    @mutation(RefundPayload)
+    async def settle_refund(self, info: Info, input: SettleRefundInput) -> RefundPayload:
+        row = await accounts_closing.settle_refund(
+            info.context.viewer, decode_id(input.refund_id, "Refund", "refund_id"), reference=input.reference,
+            note=input.note,
+        )
+        return RefundPayload(refund=Refund.from_row(row))

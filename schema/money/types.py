@@ -264,8 +264,180 @@ class LedgerCheck:
         ])
 
 
+# -- returns -----------------------------------------------------------------------------------
+
+
+@strawberry.type(description="A request to return a bought lead for credit (seed 000's return rules).")
+class ReturnRequest(relay.Node):
+    id: relay.NodeID[int]
+    reason: ReturnReason
+    reason_label: str
+    note: str = strawberry.field(description="The partner's note.")
+    status: ReturnStatus
+    amount: Money = strawberry.field(description="The lead's price: the credit if approved.")
+    requested_at: datetime
+    due_at: datetime = strawberry.field(description="The review is due by then (10 days after the request).")
+    overdue: bool = strawberry.field(description="Still pending after its due date.")
+    reviewed_at: datetime | None
+    review_note: str = strawberry.field(description="The operator's note.")
+    evidence: list[str] = strawberry.field(
+        description="What Leadwire checked (the filter at delivery, the routing trace), for the operator."
+    )
+    _account_id: strawberry.Private[int]
+    _sale_id: strawberry.Private[int]
+    _buyer_lead_id: strawberry.Private[int]
+
+    @classmethod
+    def from_row(cls, r: rm.ReturnRequest) -> ReturnRequest:
+        from leadwire.core import returns as core_returns
+        from leadwire.core.identity import now
+
+        label = core_returns.VALID_REASONS.get(rm.ReturnReason(r.reason), "")
+        return cls(
+            id=r.id, reason=r.reason, reason_label=label, note=r.note, status=r.status,
+            amount=money(r.amount_minor, r.currency), requested_at=r.requested_at, due_at=r.due_at,
+            overdue=r.status == rm.ReturnStatus.PENDING and r.due_at < now(), reviewed_at=r.reviewed_at,
+            review_note=r.review_note, evidence=list(r.evidence or []), _account_id=r.account_id, _sale_id=r.sale_id,
+            _buyer_lead_id=r.buyer_lead_id,
+        )
+
+    @strawberry.field(description="The lead (the partner's copy; for operator staff, the marketplace lead).")
+    async def lead(self, info: Info) -> Annotated["Lead", strawberry.lazy(LEADS)] | None:
+        from leadwire.core.models.marketplace import LeadSale
+        from leadwire.schema.leads.types import Lead
+
+        viewer = info.context.viewer
+        lead_id = self._buyer_lead_id
+        if viewer.is_operator:
+            sale = await LeadSale.get_or_none(id=self._sale_id)
+            lead_id = sale.lead_id if sale else 0
+        row = await access.visible_lead(viewer, lead_id)
+        return Lead.from_row(row) if row else None
+
+    @strawberry.field
+    async def account(self, info: Info) -> Annotated["Account", strawberry.lazy(IDENTITY)] | None:
+        from leadwire.core.models.identity import Account as AccountRow
+        from leadwire.schema.identity.types import Account
+
+        row = await access.visible_accounts(info.context.viewer).get_or_none(id=self._account_id)
+        return Account.from_row(row) if isinstance(row, AccountRow) else None
+
+
+@strawberry.type(description="Whether a bought lead can be returned now, and until when.")
+class ReturnEligibility:
+    returnable: bool
+    delivered_at: datetime
+    closes_at: datetime = strawberry.field(
+        description="The same local time 7 calendar days after delivery, in the partner's time zone (the buying campaign's)."
+    )
+    time_zone: str
+    why_not: str
+    return_request: ReturnRequest | None
+
+
+@strawberry.type(description="Leads bought and returns requested by one partner.")
+class ReturnStats:
+    sales: int
+    requested: int
+    approved: int
+    declined: int
+    pending: int
+    rate: float = strawberry.field(description="Returns requested per lead bought.")
+    approved_rate: float
+
+
+@strawberry.type(description="The operator's flag on a partner suspected of abusing returns.")
+class AccountFlag:
+    note: str
+    created_at: datetime
+    cleared_at: datetime | None
+    clear_note: str
+
+    @classmethod
+    def from_row(cls, r: mm.AccountFlag) -> AccountFlag:
+        return cls(note=r.note, created_at=r.created_at, cleared_at=r.cleared_at, clear_note=r.clear_note)
+
+
+# -- closing -----------------------------------------------------------------------------------
+
+
+@strawberry.type(description="What closing the account now would refund.")
+class ClosingQuote:
+    balance: Money
+    credits: Money = strawberry.field(description="Not refunded.")
+    refundable: Money = strawberry.field(description="Money the partner deposited and has not spent.")
+    fee: Money = strawberry.field(description="$50 when closing within 30 days of the first activation.")
+    refund: Money
+    first_activated_at: datetime | None
+    fee_until: datetime | None = strawberry.field(description="From this moment on, closing costs no fee.")
+
+
+@strawberry.type(description="How the account was closed and what was paid out.")
+class AccountClosure:
+    kind: ClosureKind
+    closed_at: datetime
+    note: str
+    balance: Money = strawberry.field(description="The balance just before closing.")
+    credits: Money = strawberry.field(description="Credits in it, not refunded.")
+    refundable: Money
+    fee: Money
+    refund: Money
+    _id: strawberry.Private[int]
+
+    @classmethod
+    def from_row(cls, r: mm.AccountClosure) -> AccountClosure:
+        return cls(kind=r.kind, closed_at=r.closed_at, note=r.note, balance=money(r.balance_minor), credits=money(r.credit_minor),
+                   refundable=money(r.refundable_minor), fee=money(r.fee_minor), refund=money(r.refund_minor), _id=r.id)
+
+    @strawberry.field(description="The refunds, one per deposit the money came from.")
+    async def refunds(self, info: Info) -> list[Refund]:
+        rows = await access.visible_money(info.context.viewer, mm.Refund).filter(closure_id=self._id).order_by("id")
+        return [Refund.from_row(r) for r in rows]
+
+
+@strawberry.type
+class AccountMoneyReturns:
+    """Mixed into AccountMoney: returns, closing and abuse."""
+
+    _account_id: strawberry.Private[int]
+
+    @strawberry.field(description="Leads bought and returns requested, all time or over the last `days`.")
+    async def return_stats(self, days: int | None = None) -> ReturnStats:
+        from leadwire.core import returns as core_returns
+
+        s = await core_returns.return_stats(self._account_id, days=days)
+        return ReturnStats(sales=s.sales, requested=s.requested, approved=s.approved, declined=s.declined,
+                           pending=s.pending, rate=s.rate, approved_rate=s.approved_rate)
+
+    @strawberry.field(description="What closing the account now would refund (for a cancellation by the owner).")
+    async def closing_quote(self) -> ClosingQuote | None:
+        from leadwire.core import accounts_closing
+        from leadwire.core.models.identity import Account as AccountRow, AccountStatus
+
+        if not await AccountRow.exists(id=self._account_id, status=AccountStatus.ACTIVE):
+            return None
+        q = await accounts_closing.quote(self._account_id)
+        return ClosingQuote(balance=money(q.balance_minor), credits=money(q.credit_minor), refundable=money(q.refundable_minor),
+                            fee=money(q.fee_minor), refund=money(q.refund_minor), first_activated_at=q.first_activated_at,
+                            fee_until=q.fee_until)
+
+    @strawberry.field(description="How the account was closed, once it is.")
+    async def closure(self) -> AccountClosure | None:
+        row = await mm.AccountClosure.get_or_none(account_id=self._account_id)
+        return AccountClosure.from_row(row) if row else None
+
+    @strawberry.field(description="Operator staff only: the return-abuse flag in force, if any.")
+    async def abuse_flag(self, info: Info) -> AccountFlag | None:
+        from leadwire.core import returns as core_returns
+
+        if not info.context.viewer.is_operator:
+            return None
+        row = await core_returns.active_flag(self._account_id)
+        return AccountFlag.from_row(row) if row else None
+
+
 @strawberry.type(description="A partner's money, for its owner and operator staff.")
-class AccountMoney:
+class AccountMoney(AccountMoneyReturns):
     _account_id: strawberry.Private[int]
 
     async def _row(self, info: Info):
