@@ -27,8 +27,22 @@ class UserError:
     message: str
 
 
+# Inputs whose value is free-form JSON: the keys inside them are the client's own
+# (an industry's fields, a channel's settings), so a path into them keeps them as written.
+JSON_INPUTS = frozenset({"data", "channels", "field_filters"})
+
+
+def field_path(path: str) -> str:
+    """``consent.page_url`` -> ``consent.pageUrl`` (input fields are camelCase), but
+    ``data.move_size`` and ``channels.email.reply_to`` stay as the client wrote them."""
+    head, _, rest = path.partition(".")
+    if head in JSON_INPUTS:
+        return to_camel_case(head) + (f".{rest}" if rest else "")
+    return ".".join(to_camel_case(part) for part in path.split("."))
+
+
 def to_user_errors(errors: list[FieldError]) -> list[UserError]:
-    return [UserError(field=to_camel_case(e.field) if e.field else None, code=e.code, message=e.message) for e in errors]
+    return [UserError(field=field_path(e.field) if e.field else None, code=e.code, message=e.message) for e in errors]
 
 
 P = TypeVar("P")

@@ -8,7 +8,7 @@ from strawberry.dataloader import DataLoader
 from tortoise.expressions import Q
 from tortoise.models import Model
 
-from leadwire.core.access import Viewer, visible_deliveries
+from leadwire.core.access import Viewer, visible_deliveries, visible_leads
 from leadwire.core.models import marketplace as m
 from leadwire.core.models.delivery import Delivery, DeliveryAttempt
 from leadwire.core.models.identity import Account, Membership
@@ -64,6 +64,14 @@ def _deliveries_of_leads(viewer: Viewer):
     return load
 
 
+def _visible_leads_by_id(viewer: Viewer):
+    async def load(ids: list[int]):
+        rows = {r.id: r for r in await visible_leads(viewer).filter(id__in=ids)}
+        return [rows.get(i) for i in ids]
+
+    return load
+
+
 class Loaders:
     """Rows by id; visibility is checked by the resolver that uses them
     (through core.access), never assumed from the loader — except loaders
@@ -79,9 +87,17 @@ class Loaders:
         self.products_of_industry = DataLoader(load_fn=_products_by_industry)
         # The sale of a buyer's lead the resolver already found visible.
         self.sale_of_buyer_lead = DataLoader(load_fn=_sales_by_buyer_lead)
+        self.sale = DataLoader(load_fn=_by_id(m.LeadSale))
         # Attempts of deliveries the resolver already found visible.
         self.delivery_attempts = DataLoader(load_fn=_delivery_attempts)
         self._deliveries_of_leads: DataLoader | None = None
+        self._visible_leads: DataLoader | None = None
+
+    def visible_lead(self, viewer: Viewer) -> DataLoader:
+        """Leads by id, None for one the viewer may not see."""
+        if self._visible_leads is None:
+            self._visible_leads = DataLoader(load_fn=_visible_leads_by_id(viewer))
+        return self._visible_leads
 
     def deliveries_of_leads(self, viewer: Viewer) -> DataLoader:
         if self._deliveries_of_leads is None:

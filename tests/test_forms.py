@@ -50,7 +50,7 @@ async def test_errors_name_the_fields_and_store_nothing(form):
     http, url, fields = form
     r = await http.post(url, data={**fields, "phone": "nope", "data.move_size": "mansion"})
     assert r.status_code == 422
-    assert [e["field"] for e in r.json()["userErrors"]] == ["phone", "data.moveSize"]
+    assert [e["field"] for e in r.json()["userErrors"]] == ["phone", "data.move_size"]
     assert await Lead.filter(first_name="Sam").count() == 0
 
 

@@ -54,6 +54,10 @@ async def test_integration_tab_errors_by_field_and_secrets_write_only(world, cli
     bad = await partner.data(CAMPAIGN, {"i": {"campaignId": campaign_id, "channels": {"recorder": {"url": "ftp://x"}}}})
     errors = {(e["field"], e["code"]) for e in bad["updateCampaign"]["userErrors"]}
     assert errors == {("channels.recorder.token", "REQUIRED")}
+    typo = await partner.data(CAMPAIGN, {"i": {"campaignId": campaign_id, "channels": {
+        "recorder": {"url": "https://crm.example", "token": "t", "max_retries": 1}}}})
+    # Keys inside a JSON input come back as the client wrote them, not camelCased.
+    assert typo["updateCampaign"]["userErrors"][0]["field"] == "channels.recorder.max_retries"
     good = await partner.data(CAMPAIGN, {"i": {"campaignId": campaign_id, "channels": {
         "recorder": {"url": "https://crm.example", "token": "tok-SECRET-123"}}}})
     assert good["updateCampaign"]["userErrors"] == []
@@ -76,6 +80,12 @@ async def test_delivery_log_and_resend_through_the_api(world, client_factory, re
     assert (d["channel"], d["channelLabel"], d["status"], d["attempts"], d["resend"]) == ("recorder", "Recorder", "DELIVERED", 2, False)
     assert [(a["outcome"], a["statusCode"]) for a in d["attemptLog"]] == [("RETRY", 503), ("DELIVERED", 201)]
     assert d["attemptLog"][1]["providerMessageId"] == "crm-42"
+
+    linked = await partner.data("{ deliveries(first: 5) { edges { node { partnerName lead { id firstName } } } } }")
+    assert linked["deliveries"]["edges"][0]["node"] == {"partnerName": "Acme Movers",
+                                                        "lead": {"id": edge["node"]["id"], "firstName": "Ana"}}
+    op_linked = await world["op"].data("{ deliveries(first: 5) { edges { node { partnerName lead { id } } } } }")
+    assert op_linked["deliveries"]["edges"][0]["node"] == {"partnerName": "Acme Movers", "lead": {"id": out["leadId"]}}
 
     # The operator sees the same log from the marketplace lead, and the failing list.
     op_view = await world["op"].data(

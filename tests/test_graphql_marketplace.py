@@ -137,7 +137,7 @@ async def test_intake_errors_name_each_field(world):
                      data={"from_zip": "48165", "to_zip": "48104", "move_date": "soon", "move_size": "2_bedrooms"})
     out = (await world["source"].data(SUBMIT, {"i": bad}))["submitLead"]
     assert [(e["field"], e["code"]) for e in out["userErrors"]] == [
-        ("phone", "INVALID"), ("postalCode", "INVALID"), ("data.moveDate", "INVALID"),
+        ("phone", "INVALID"), ("postalCode", "INVALID"), ("data.move_date", "INVALID"),
     ]
     assert out["leadId"] is None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import relay
@@ -10,6 +11,9 @@ from strawberry.types import Info
 
 from leadwire.core import delivery as core_delivery
 from leadwire.core.models import delivery as d
+
+if TYPE_CHECKING:
+    from leadwire.schema.leads.types import Lead
 
 DeliveryStatus = strawberry.enum(d.DeliveryStatus, name="DeliveryStatus")
 AttemptOutcome = strawberry.enum(d.AttemptOutcome, name="DeliveryAttemptOutcome")
@@ -48,6 +52,8 @@ class Delivery(relay.Node):
     created_at: datetime
     finished_at: datetime | None
     _buyer_lead_id: strawberry.Private[int]
+    _sale_id: strawberry.Private[int]
+    _account_id: strawberry.Private[int]
 
     @classmethod
     def from_row(cls, r: d.Delivery) -> Delivery:
@@ -56,12 +62,29 @@ class Delivery(relay.Node):
             next_attempt_at=r.next_attempt_at if r.status == d.DeliveryStatus.PENDING else None,
             provider_message_id=r.provider_message_id, last_error=r.last_error, idempotency_key=r.idempotency_key,
             resend=r.generation > 1, created_at=r.created_at, finished_at=r.finished_at, _buyer_lead_id=r.buyer_lead_id,
+            _sale_id=r.sale_id, _account_id=r.account_id,
         )
 
     @strawberry.field(description="The channel's label, e.g. E-mail.")
     def channel_label(self) -> str:
         installed = core_delivery.channel(self.channel)
         return (installed.channel.label or installed.name) if installed else self.channel
+
+    @strawberry.field(description="The lead delivered: the buyer's own copy; for operator staff, the marketplace lead.")
+    async def lead(self, info: Info) -> Annotated["Lead", strawberry.lazy("leadwire.schema.leads.types")] | None:
+        from leadwire.schema.leads.types import Lead
+
+        viewer = info.context.viewer
+        lead_id = self._buyer_lead_id
+        if viewer.is_operator:
+            lead_id = (await info.context.loaders.sale.load(self._sale_id)).lead_id
+        row = await info.context.loaders.visible_lead(viewer).load(lead_id)
+        return Lead.from_row(row) if row else None
+
+    @strawberry.field(description="The buying partner's company name.")
+    async def partner_name(self, info: Info) -> str:
+        account = await info.context.loaders.account.load(self._account_id)
+        return account.name if account else ""
 
     @strawberry.field(description="Every attempt, oldest first.")
     async def attempt_log(self, info: Info) -> list[DeliveryAttempt]:

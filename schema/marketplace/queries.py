@@ -7,9 +7,10 @@ from strawberry import relay
 from strawberry.types import Info
 
 from leadwire.core import campaigns as core_campaigns
+from leadwire.core import industries
 from leadwire.core.errors import DomainError
 from leadwire.core.models import marketplace as m
-from leadwire.schema.marketplace.types import Campaign, Industry, Offer
+from leadwire.schema.marketplace.types import Campaign, Industry, IndustrySchema, Offer
 from leadwire.schema.permissions import IsSignedIn
 from leadwire.schema.relay import Connection, decode_id, paginate
 
@@ -19,6 +20,13 @@ class MarketplaceQueries:
     @strawberry.field(permission_classes=[IsSignedIn], description="Industries and their products.")
     async def industries(self) -> list[Industry]:
         return [Industry.from_row(i) for i in await m.Industry.filter(active=True).order_by("name")]
+
+    @strawberry.field(
+        permission_classes=[IsSignedIn],
+        description="The industry lead schemas installed plugins provide (createIndustry takes one's key).",
+    )
+    def industry_schemas(self) -> list[IndustrySchema]:
+        return [IndustrySchema.from_schema(s) for s in industries.installed()]
 
     @strawberry.field(
         permission_classes=[IsSignedIn],

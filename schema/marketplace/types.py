@@ -11,8 +11,10 @@ from strawberry.types import Info
 from tortoise.functions import Count
 
 from leadwire.core import campaigns as core_campaigns
+from leadwire.core import industries
 from leadwire.core import delivery as core_delivery
 from leadwire.core.models import marketplace as m
+from leadwire.plugins.industry import FieldType, FilterOp
 from leadwire.schema.relay import Connection, paginate
 
 CampaignStatus = strawberry.enum(m.CampaignStatus, name="CampaignStatus")
@@ -26,6 +28,48 @@ class Money:
     currency: str
 
 
+LeadFieldType = strawberry.enum(FieldType, name="LeadFieldType")
+CampaignFilterOp = strawberry.enum(FilterOp, name="CampaignFilterOp")
+
+
+@strawberry.type(description="A field of an industry's leads, as its schema plugin declares it (forms are built from these).")
+class LeadFieldSpec:
+    name: str = strawberry.field(description="The key in a lead's `data`.")
+    type: LeadFieldType
+    label: str
+    required: bool
+    choices: list[str] = strawberry.field(description="For CHOICE: the allowed values, in order.")
+    min_value: int | None
+    max_value: int | None
+    derived: bool = strawberry.field(description="Computed by Leadwire (never sent by a lead source).")
+
+
+@strawberry.type(description="A filter a campaign may set on an industry field (in `fieldFilters`).")
+class CampaignFilterSpec:
+    field: str
+    op: CampaignFilterOp = strawberry.field(
+        description="IN: a list of accepted values; MIN/MAX: a bound (choices by their order); REQUIRE_TRUE: true."
+    )
+    label: str
+
+
+@strawberry.type(description="An industry lead schema a plugin provides (what createIndustry's schemaKey names).")
+class IndustrySchema:
+    key: str
+    name: str
+    fields: list[LeadFieldSpec]
+    filters: list[CampaignFilterSpec]
+
+    @classmethod
+    def from_schema(cls, schema) -> IndustrySchema:
+        return cls(
+            key=schema.key, name=schema.name,
+            fields=[LeadFieldSpec(name=f.name, type=f.type, label=f.label, required=f.required, choices=list(f.choices),
+                                  min_value=f.min_value, max_value=f.max_value, derived=f.derived) for f in schema.fields],
+            filters=[CampaignFilterSpec(field=c.field, op=c.op, label=c.label) for c in schema.filters],
+        )
+
+
 @strawberry.type
 class Industry(relay.Node):
     id: relay.NodeID[int]
@@ -36,6 +80,11 @@ class Industry(relay.Node):
     @classmethod
     def from_row(cls, r: m.Industry) -> Industry:
         return cls(id=r.id, schema_key=r.schema_key, name=r.name, active=r.active)
+
+    @strawberry.field(description="Its leads' fields and the filters campaigns can set; null if its plugin is not installed.")
+    def lead_schema(self) -> IndustrySchema | None:
+        schema = industries.schema_for(self.schema_key)
+        return IndustrySchema.from_schema(schema) if schema else None
 
     @strawberry.field
     async def products(self, info: Info) -> list[Product]:
@@ -129,6 +178,7 @@ class Campaign(relay.Node):
     last_sold_at: datetime | None
     created_at: datetime
     _offer_id: strawberry.Private[int]
+    _account_id: strawberry.Private[int]
 
     @classmethod
     def from_row(cls, r: m.Campaign) -> Campaign:
@@ -138,8 +188,13 @@ class Campaign(relay.Node):
             radius_zip=r.radius_zip, radius_miles=r.radius_miles, field_filters=r.field_filters,
             schedule=[ScheduleWindow(**w) for w in r.schedule], daily_cap=r.daily_cap, weekly_cap=r.weekly_cap,
             monthly_cap=r.monthly_cap, channels=core_delivery.public_channels(r.channels), revision=r.revision, last_sold_at=r.last_sold_at,
-            created_at=r.created_at, _offer_id=r.offer_id,
+            created_at=r.created_at, _offer_id=r.offer_id, _account_id=r.account_id,
         )
+
+    @strawberry.field(description="The partner company running it (operator staff see every campaign).")
+    async def partner_name(self, info: Info) -> str:
+        account = await info.context.loaders.account.load(self._account_id)
+        return account.name if account else ""
 
     @strawberry.field
     async def offer(self, info: Info) -> Offer:

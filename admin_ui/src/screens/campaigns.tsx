@@ -682,14 +682,6 @@ function ScheduleTab({ campaign, canEdit, onSaved }: TabProps) {
   );
 }
 
-/** strawberry's to_camel_case, so that our field paths match the server's userErrors. */
-function camel(path: string): string {
-  return path
-    .split("_")
-    .map((p, i) => (i === 0 ? p : p.charAt(0).toUpperCase() + p.slice(1)))
-    .join("");
-}
-
 const MASK = "********";
 
 type ChannelValues = Record<string, Record<string, string | boolean>>;
@@ -729,7 +721,7 @@ function IntegrationTab({ campaign, channels, canEdit, onSaved }: TabProps & { c
       const settings: Record<string, unknown> = {};
       for (const s of ch.settings) {
         const raw = values[ch.name][s.name];
-        const field = camel(`channels.${ch.name}.${s.name}`);
+        const field = `channels.${ch.name}.${s.name}`;
         if (s.type === "bool") {
           settings[s.name] = raw === true;
           continue;
@@ -784,7 +776,7 @@ function IntegrationTab({ campaign, channels, canEdit, onSaved }: TabProps & { c
           <fieldset class="channel" key={ch.name}>
             <legend>{ch.label}</legend>
             <CheckField
-              name={camel(`channels.${ch.name}`)}
+              name={`channels.${ch.name}`}
               label={`Send new leads by ${ch.label}`}
               hint={ch.description}
               checked={enabled[ch.name] ?? false}
@@ -793,7 +785,7 @@ function IntegrationTab({ campaign, channels, canEdit, onSaved }: TabProps & { c
             />
             {enabled[ch.name] &&
               ch.settings.map((s) => {
-                const name = camel(`channels.${ch.name}.${s.name}`);
+                const name = `channels.${ch.name}.${s.name}`;
                 const value = values[ch.name][s.name];
                 const set = (v: string | boolean) => setValues({ ...values, [ch.name]: { ...values[ch.name], [s.name]: v } });
                 const label = `${settingLabel(s)}${s.required ? "" : " (optional)"}`;
@@ -832,8 +824,8 @@ function IntegrationTab({ campaign, channels, canEdit, onSaved }: TabProps & { c
                 );
               })}
             <OtherErrors
-              errors={form.errors.filter((e) => e.field?.startsWith(camel(`channels.${ch.name}.`)))}
-              shown={ch.settings.map((s) => camel(`channels.${ch.name}.${s.name}`))}
+              errors={form.errors.filter((e) => e.field?.startsWith(`channels.${ch.name}.`))}
+              shown={ch.settings.map((s) => `channels.${ch.name}.${s.name}`)}
             />
           </fieldset>
         ))}
