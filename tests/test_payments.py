@@ -314,3 +314,33 @@ async def test_gateways_come_from_plugins_toml_and_stripe_needs_a_key(tmp_path, 
         payments.install([])
         delivery.install([])
         industries.install([])
+
+
+def test_the_documented_example_gateway_is_a_valid_plugin(tmp_path):
+    """docs/plugins.md's payment gateway example registers through the real plugin manager."""
+    import re
+    import sys
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "plugins.md").read_text()
+    [snippet] = [b for b in re.findall(r"```python\n(.*?)```", doc, re.S) if "class AcmePay(PaymentGateway)" in b]
+    (tmp_path / "acme_pay_doc.py").write_text(snippet)
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import acme_pay_doc
+        import pluggy
+
+        from leadwire.plugins import hookspecs
+
+        pm = pluggy.PluginManager(hookspecs.PROJECT)
+        pm.add_hookspecs(hookspecs)
+        pm.register(acme_pay_doc, name="acme_pay")
+        pm.check_pending()
+        [[gateway]] = pm.hook.leadwire_register_payment_gateways()
+        payments.install([payments.InstalledGateway(gateway, "acme_pay", {"site_key": "k"})])
+        assert payments.gateway("acme_pay").gateway.saves_payment_methods
+        assert gateway.public_config({"site_key": "k"}) == {"site_key": "k"}
+    finally:
+        payments.install([])
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("acme_pay_doc", None)
