@@ -36,7 +36,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
-from leadwire.core import campaign_history, industries, ledger, notifications
+from leadwire.core import campaign_history, extensions, industries, ledger, notifications
 from leadwire.core.access import Viewer, require_operator, visible_lead
 from leadwire.core.errors import DomainError, ErrorCode, FieldError, Forbidden, not_found
 from leadwire.core.identity import now
@@ -47,6 +47,7 @@ from leadwire.core.models.marketplace import Campaign, LeadSale, RoutingDecision
 from leadwire.core.models.money import AccountFlag, NotificationKind
 from leadwire.core.models.returns import ReturnReason, ReturnRequest, ReturnStatus
 from leadwire.integrations import geodata
+from leadwire.plugins.events import ReturnDecided
 from leadwire.plugins.industry import filter_accepts
 
 WINDOW_DAYS = 7
@@ -338,6 +339,11 @@ async def review_return(
             + (f" Note: {note}" if note else ""),
             conn,
         )
+    extensions.notify("leadwire_return_decided", ReturnDecided(
+        return_id=ret.id, sale_id=ret.sale_id, buyer_lead_id=ret.buyer_lead_id, account_id=ret.account_id,
+        approved=approve, reason=ReturnReason(ret.reason).value, amount_minor=ret.amount_minor, currency=ret.currency,
+        note=note, decided_at=at,
+    ))
     return await ReturnRequest.get(id=ret.id)
 
 

@@ -30,3 +30,17 @@ class LeadSold:
     currency: str
     exclusive: bool
     sold_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class ReturnDecided:
+    return_id: int
+    sale_id: int
+    buyer_lead_id: int
+    account_id: int  # the partner that returned the lead
+    approved: bool  # True: amount_minor was credited to the partner's balance
+    reason: str  # the return reason's code, e.g. "no_working_phone"
+    amount_minor: int
+    currency: str
+    note: str  # the operator's note, shown to the partner
+    decided_at: dt.datetime

@@ -74,6 +74,15 @@ def leadwire_lead_sold(event: Any) -> None:
 
 
 @hookspec
+def leadwire_return_decided(event: Any) -> None:
+    """The operator approved or declined a partner's return (after it committed).
+
+    :param event: a :class:`leadwire.plugins.events.ReturnDecided`, once per
+        decision. Same rules as ``leadwire_lead_received``.
+    """
+
+
+@hookspec
 def leadwire_register_payment_gateways() -> list[Any]:
     """Register payment gateways (cards on file, off-session charges, refunds).
 

@@ -271,3 +271,32 @@ async def test_the_return_rate_and_the_abuse_flag(market):
         await returns.flag_account(owner, owner.account_id, "Self")
     await returns.clear_flag(market.operator_staff, owner.account_id, "Talked to them: bad data source, fixed")
     assert await returns.active_flag(owner.account_id) is None
+
+
+async def test_plugins_hear_each_decision_after_it_commits(market, tmp_path):
+    from leadwire.core import extensions
+    from leadwire.plugins.hookspecs import hookimpl
+    from leadwire.plugins.manager import build_plugin_manager
+
+    heard = []
+
+    class Listener:
+        @hookimpl
+        def leadwire_return_decided(self, event):
+            heard.append(event)
+
+    plugins = build_plugin_manager(tmp_path / "none.toml", {}, load_entry_points=False)
+    plugins.pm.register(Listener(), name="listener")
+    extensions.install(plugins.hook)
+    try:
+        owner, _, sale = await bought(market)
+        ret = await returns.request_return(owner, sale.buyer_lead_id, ReturnReason.NO_WORKING_PHONE)
+        await returns.review_return(market.operator_staff, ret.id, approve=True, note="Verified")
+        with pytest.raises(DomainError):  # a refused second decision is not heard
+            await returns.review_return(market.operator_staff, ret.id, approve=False, note="Changed my mind")
+    finally:
+        extensions.install(None)
+    [event] = heard
+    assert (event.return_id, event.sale_id, event.account_id, event.approved, event.reason, event.amount_minor) == (
+        ret.id, sale.id, owner.account_id, True, "no_working_phone", PRICE)
+    assert event.note == "Verified" and event.buyer_lead_id == sale.buyer_lead_id
