@@ -5,6 +5,10 @@ the leads and, at the same time, moves money on the accounts (deposits, return
 credits, negative adjustments) through core.ledger. Prints a JSON summary of
 what it did that the database accepted.
 
+``python money_worker.py races DATABASE_URL SPEC``: approves one return, settles
+one payment and closes one account, each six times at once. Prints how many
+times each succeeded here.
+
 ``python money_worker.py autocharge DATABASE_URL PLUGINS_TOML ACCOUNT_ID LEAD_IDS``:
 routes the leads (each sale below the threshold makes an auto-charge due),
 runs every due job it can claim, and calls the auto-charge job directly again
@@ -109,9 +113,54 @@ async def autocharges(url: str, plugins_toml: str, account_id: int, lead_ids: li
         await Tortoise.close_connections()
 
 
+async def races(url: str, spec: dict) -> None:
+    """The same review, settlement and closing, many times at once: each must
+    happen once, whichever process gets there first."""
+    from leadwire.core import accounts_closing, payments, returns
+    from leadwire.core.access import Viewer
+    from leadwire.core.errors import DomainError
+    from leadwire.core.models.identity import Membership
+    from leadwire.plugins.manager import load_plugins
+
+    load_plugins(Path(spec["plugins_toml"]))
+    await Tortoise.init(config=tortoise_config(url, pool_max=10))
+    try:
+        async def viewer(membership_id: int) -> Viewer:
+            return Viewer.from_membership(await Membership.get(id=membership_id).select_related("person", "account"))
+
+        operator, owner = await viewer(spec["operator"]), await viewer(spec["owner"])
+        counts = {"approved": 0, "settled": 0, "closed": 0}
+
+        async def approve() -> None:
+            try:
+                await returns.review_return(operator, spec["return_id"], approve=True, note="race")
+                counts["approved"] += 1
+            except DomainError:
+                pass
+
+        async def settle() -> None:
+            payment, result = await payments.execute(spec["payment_id"])
+            if result is not None and payment.status.value == "succeeded":
+                counts["settled"] += 1
+
+        async def close() -> None:
+            try:
+                await accounts_closing.close_account(owner, confirm=True)
+                counts["closed"] += 1
+            except DomainError:
+                pass
+
+        await asyncio.gather(*(f() for _ in range(6) for f in (approve, settle, close)))
+        print(json.dumps(counts))
+    finally:
+        await Tortoise.close_connections()
+
+
 if __name__ == "__main__":
     mode, url = sys.argv[1], sys.argv[2]
     if mode == "sales":
         asyncio.run(sales(url, int(sys.argv[3]), json.loads(sys.argv[4]), json.loads(sys.argv[5])))
+    elif mode == "races":
+        asyncio.run(races(url, json.loads(sys.argv[3])))
     else:
         asyncio.run(autocharges(url, sys.argv[3], int(sys.argv[4]), json.loads(sys.argv[5])))

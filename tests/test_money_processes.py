@@ -200,3 +200,49 @@ async def test_auto_charge_runs_at_most_once_at_a_time_across_two_processes_on_p
 
         payments.install([])
         await drop_postgres_database(url)
+
+
+# -- a return credited once, a payment deposited once, an account closed once ---------------------
+
+
+async def test_reviews_settlements_and_closings_race_from_two_processes_on_postgres(tmp_path):
+    if not POSTGRES_URL:
+        service_skip("multi-process money races on PostgreSQL: set LEADWIRE_TEST_POSTGRES_URL")
+    from leadwire.core import payments, returns, routing
+    from leadwire.core.models.money import AccountClosure, PaymentPurpose, Refund
+    from leadwire.core.models.returns import ReturnReason, ReturnStatus
+
+    url = POSTGRES_URL.replace("{}", "races_{}").format(uuid.uuid4().hex[:12])
+    try:
+        async with separate_database(url, create=True):
+            operator, moving, product, offer = await _catalogue(PRICE)
+            install_gateways("http://127.0.0.1:9")  # the manual gateway is all this test uses
+            buyer, buyer_owner = await _partner(offer, deposit=5000)
+            [lead_id] = await _leads(operator, moving, product, 1)
+            result = await routing.route_lead(lead_id)
+            ret = await returns.request_return(buyer_owner, result.buyer_lead_ids[0], ReturnReason.NO_WORKING_PHONE)
+            async with in_transaction() as conn:  # a bank transfer recorded, not yet settled
+                await ledger.lock_account(buyer.id, conn)
+                payment = await payments.create_payment(
+                    account_id=buyer.id, gateway_name="manual", purpose=PaymentPurpose.MANUAL, amount_minor=7000,
+                    method_label="Bank transfer", reference="WIRE-1", conn=conn,
+                )
+            closing, closing_owner = await _partner(offer, deposit=9000, credit=1000)
+            payments.install([])
+        spec = {"plugins_toml": str(tmp_path / "none.toml"), "operator": operator.membership_id,
+                "owner": closing_owner.membership_id, "return_id": ret.id, "payment_id": payment.id}
+        results = await _workers(("races", url, json.dumps(spec)), ("races", url, json.dumps(spec)))
+        async with separate_database(url):
+            assert sum(r["approved"] for r in results) == 1
+            assert sum(r["closed"] for r in results) == 1
+            assert (await returns.ReturnRequest.get(id=ret.id)).status == ReturnStatus.APPROVED
+            assert await LedgerEntry.filter(return_request_id=ret.id).count() == 1
+            assert await LedgerEntry.filter(payment_id=payment.id).count() == 1
+            assert (await Payment.get(id=payment.id)).status == PaymentStatus.SUCCEEDED
+            assert await AccountClosure.filter(account_id=closing.id).count() == 1
+            assert sum(r.amount_minor for r in await Refund.filter(account_id=closing.id)) == 9000 - 5000  # the fee: just activated
+            await _assert_ledger_holds([buyer.id, closing.id])
+            assert (await ledger.balances(closing.id)).balance_minor == 0
+            assert (await ledger.balances(buyer.id)).balance_minor == 5000 - PRICE + PRICE + 7000
+    finally:
+        await drop_postgres_database(url)
