@@ -68,7 +68,8 @@ class Viewer:
 
 
 def visible_leads(viewer: Viewer) -> QuerySet[Lead]:
-    qs = Lead.filter(account_id=viewer.account_id)
+    # A deleted lead (core.workspace.delete_lost_leads) is gone from every path.
+    qs = Lead.filter(account_id=viewer.account_id, deleted_at__isnull=True)
     if viewer.is_owner or viewer.is_operator:
         return qs
     return qs.filter(assignee__tree_path__startswith=viewer.tree_path)
@@ -147,6 +148,29 @@ def require_partner_owner(viewer: Viewer, action: str) -> None:
     """Money settings of a partner account: its owner only (not operator staff)."""
     if viewer.is_operator or not viewer.is_owner:
         raise Forbidden(f"Only a partner account's owner can {action}.", code=ErrorCode.OWNER_REQUIRED)
+
+
+# -- the sales workspace (core.workspace) --------------------------------------
+#
+# Its set-up (pipeline, lost reasons, feedback questions, assignment rules,
+# imports, the registration page) belongs to the owner: seed 003's Set Up
+# section. Every user of the account reads the pipeline, the lost reasons and
+# the feedback questions (they need them to work their leads); the rules, the
+# imports and the page only the owner. Working a lead (stage, won/lost, value,
+# feedback answers) is for whoever sees it. Assigning stays within the
+# assigner's visibility: the lead must be visible to them and the new assignee
+# at or below them, and not barred. Reports count the viewer's visible leads.
+
+
+def workspace_rows(viewer: Viewer, model: type[Model]) -> QuerySet:
+    """Rows of a per-account workspace model (one with ``account_id``): the viewer's account only."""
+    return model.filter(account_id=viewer.account_id)
+
+
+def assignable_memberships(viewer: Viewer) -> QuerySet[Membership]:
+    """Users the viewer may assign leads to: themselves and everyone below them
+    (the owner: everyone), barred users excepted."""
+    return visible_memberships(viewer).filter(barred_at__isnull=True)
 
 
 def require_owner(viewer: Viewer, action: str) -> None:

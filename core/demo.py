@@ -161,6 +161,7 @@ async def create_demo(leads_per_account: int = 120, seed: int = 2026) -> DemoSum
             await ledger.credit(account.id, DEPOSIT_CENTS, EntryKind.DEPOSIT, "Demo deposit", conn)
         summary.leads += len(rows)
         partner_owners[company] = owner
+        await _workspace_setup(owner, company, teams, people)
     offers = await _catalogue(operator, staff)
     for company, owner in partner_owners.items():
         for offer_name, changes in PARTNER_CAMPAIGNS[company]:
@@ -168,8 +169,89 @@ async def create_demo(leads_per_account: int = 120, seed: int = 2026) -> DemoSum
             changes = dict(changes, schedule=[], daily_cap=None, geo_mode=GeoMode(changes["geo_mode"]))
             await campaigns.update_campaign(owner, campaign.id, CampaignChanges(**changes, clear_caps=("daily_cap",)))
     summary.leads += await _marketplace_leads(operator_account, offers, leads_per_account * 2, rng)
+    for owner in partner_owners.values():
+        await _workspace_activity(owner, rng)
     summary.logins = _logins()
     return summary
+
+
+async def _workspace_setup(owner: Viewer, company: str, teams: list, people: list[Membership]) -> None:
+    """The sales workspace's set-up (seed 003): pipeline, feedback questions,
+    assignment rules and the registration page."""
+    from leadwire.core.models.workspace import QuestionKind
+    from leadwire.core.workspace import assignment, feedback, pipeline, registration
+
+    stages = await pipeline.pipeline_stages(owner)
+    if company == "Great Lakes Movers":  # a moving company's own stages, before the closing one
+        await pipeline.add_stage(owner, name="Survey booked", probability=30)
+        await pipeline.add_stage(owner, name="Quote sent", probability=60)
+    opportunity = next(s for s in stages if s.name == "Opportunity")
+    await feedback.create_question(owner, text="What is the budget?", kind=QuestionKind.NUMBER)
+    await feedback.create_question(owner, text="Is the decision maker on the call?", kind=QuestionKind.YES_NO,
+                                   compulsory=True, required_at_stage_id=opportunity.id)
+    await feedback.create_question(owner, text="When do they want it done?", kind=QuestionKind.CHOICE,
+                                   choices=["This month", "In the next 3 months", "Later"])
+    old = await feedback.create_question(owner, text="How did they hear about us?", kind=QuestionKind.TEXT)
+    await feedback.update_question(owner, old.id, archived=True)  # archived: its answers are kept
+    # people: [owner, manager 1, its reps..., manager 2, its reps...]
+    first_manager = people[1]
+    first_reps = people[2:2 + len(teams[0][1])]
+    other_reps = people[3 + len(teams[0][1]):] or first_reps
+    await assignment.create_rule(owner, name="No phone number: find it", method="single", user_ids=[first_manager.id],
+                                 conditions=assignment.RuleConditions(missing_phone=True))
+    await assignment.create_rule(owner, name="Michigan, in turn", method="round_robin",
+                                 user_ids=[m.id for m in first_reps], conditions=assignment.RuleConditions(states=["MI"]))
+    await assignment.create_rule(owner, name="Everything else: least busy", method="least_busy",
+                                 user_ids=[m.id for m in other_reps], conditions=assignment.RuleConditions())
+    domain = "".join(ch for ch in company.lower() if ch.isalnum())[:20]
+    await registration.update_page(owner, registration.PageChanges(
+        title=f"Get a quote from {company}", redirect_url=f"https://{domain}.example/thank-you",
+        primary_color="#0b6e4f" if "Solar" in company else "#1f6feb",
+    ))
+
+
+async def _workspace_activity(owner: Viewer, rng: random.Random) -> None:
+    """Every lead in the pipeline (bought ones through their entry job), some
+    further along, some won, a few lost with reasons, feedback given."""
+    import datetime as dt
+
+    from leadwire.core.jobs.models import OutboxJob
+    from leadwire.core.models.workspace import FeedbackAnswer, FeedbackQuestion, StageKind
+    from leadwire.core.workspace import entry, feedback, pipeline
+
+    for job in await OutboxJob.filter(name=entry.ENTER_JOB, status="pending"):
+        await entry.enter_lead(**job.payload)
+        await OutboxJob.filter(id=job.id).update(status="done", finished_at=identity.now())
+    for lead_id in await Lead.filter(account_id=owner.account_id, stage_id__isnull=True).values_list("id", flat=True):
+        await entry.enter_lead(lead_id)
+    stages = await pipeline.pipeline_stages(owner)
+    open_later = [s for s in stages if s.kind == StageKind.OPEN][1:]
+    reasons = await pipeline.lost_reasons(owner)
+    questions = {q.text: q for q in await FeedbackQuestion.filter(account_id=owner.account_id)}
+    when = await questions["When do they want it done?"].choices.all()
+    now = identity.now()
+    for lead_id in await Lead.filter(account_id=owner.account_id).order_by("id").values_list("id", flat=True):
+        roll = rng.random()
+        await pipeline.set_value(owner, lead_id, rng.randrange(5, 90) * 10_000)
+        if roll < 0.45:
+            continue
+        await feedback.answer(owner, lead_id, [
+            feedback.AnswerIn(questions["What is the budget?"].id, rng.randrange(20, 200) * 100),
+            feedback.AnswerIn(questions["Is the decision maker on the call?"].id, rng.random() < 0.7),
+            feedback.AnswerIn(questions["When do they want it done?"].id, None, rng.choice(when).id),
+        ])
+        if roll < 0.75:
+            await pipeline.move_lead(owner, lead_id, rng.choice(open_later).id)
+            continue
+        if roll < 0.85:
+            await pipeline.mark_won(owner, lead_id)
+        else:
+            await pipeline.mark_lost(owner, lead_id, rng.choice(reasons).id)
+        await Lead.filter(id=lead_id).update(closed_at=now - dt.timedelta(days=rng.randrange(0, 60)))
+    # Answers to the question archived since: kept, and shown on their leads.
+    for lead_id in await Lead.filter(account_id=owner.account_id).limit(3).values_list("id", flat=True):
+        await FeedbackAnswer.create(lead_id=lead_id, question_id=questions["How did they hear about us?"].id,
+                                    value={"v": "A friend"}, answered_at=now)
 
 
 def _logins() -> list[tuple[str, str]]:

@@ -28,6 +28,10 @@ class ErrorCode(str, Enum):
     INVALID_CREDENTIALS = "invalid_credentials"
     RATE_LIMITED = "rate_limited"
     UNAUTHENTICATED = "unauthenticated"
+    # sales workspace
+    LIMIT_REACHED = "limit_reached"  # e.g. an 8th pipeline stage
+    IN_USE = "in_use"  # still referenced: archive it, or move what uses it first
+    FEEDBACK_REQUIRED = "feedback_required"  # a compulsory feedback question is unanswered
     # money
     ACCOUNT_CLOSED = "account_closed"
     INSUFFICIENT_BALANCE = "insufficient_balance"

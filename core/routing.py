@@ -54,6 +54,7 @@ from leadwire.core.models.marketplace import (
     RoutingDecision,
     RoutingOutcome,
 )
+from leadwire.core.workspace.entry import enqueue_entry as enter_workspace
 from leadwire.plugins.events import LeadSold
 from leadwire.plugins.industry import filter_accepts
 
@@ -248,6 +249,9 @@ async def _sell(
             data=lead.data,
             using_db=conn,
         )
+        # Into the buyer's pipeline and assignment rules: a job committed with
+        # the sale, run after it (core.workspace.entry), not in this transaction.
+        await enter_workspace(buyer_lead.id, conn)
         sale = await LeadSale.create(
             lead_id=lead.id,
             buyer_lead_id=buyer_lead.id,

@@ -125,6 +125,15 @@ RESOLVERS.update(
 )
 
 
+def _workspace_resolvers() -> dict:
+    from leadwire.schema.workspace.queries import RESOLVERS as WORKSPACE
+
+    return WORKSPACE
+
+
+RESOLVERS.update(_workspace_resolvers())
+
+
 async def resolve_global_id(viewer: Viewer | None, raw: str) -> object | None:
     if viewer is None:
         return None

@@ -21,6 +21,17 @@ class IsSignedIn(BasePermission):
         return True
 
 
+class IsOwner(BasePermission):
+    """Put after IsSignedIn: ``[IsSignedIn, IsOwner]``."""
+
+    message = "Only the account owner can see this."
+    error_extensions = {"code": "FORBIDDEN"}
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        viewer = info.context.viewer
+        return viewer is not None and viewer.is_owner
+
+
 class IsOperator(BasePermission):
     message = "Only marketplace operator staff can see this."
     error_extensions = {"code": "FORBIDDEN"}

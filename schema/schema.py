@@ -33,6 +33,11 @@ from leadwire.schema.money.mutations import MoneyMutations
 from leadwire.schema.money.queries import MoneyQueries
 from leadwire.schema.money.types import LedgerEntry, Notification, Payment, PaymentMethod, Refund, ReturnRequest
 from leadwire.schema.node import NodeQueries
+from leadwire.schema.workspace.mutations import WorkspaceMutations
+from leadwire.schema.workspace.queries import WorkspaceQueries
+from leadwire.schema.workspace.types import (
+    AssignmentRule, FeedbackChoice, FeedbackQuestion, LeadImport, LostReason, PipelineStage, RegistrationPage,
+)
 
 MAX_DEPTH = 10
 MAX_ALIASES = 30
@@ -40,12 +45,14 @@ MAX_TOKENS = 2000
 
 
 @strawberry.type
-class Query(NodeQueries, IdentityQueries, LeadQueries, MarketplaceQueries, DeliveryQueries, MoneyQueries):
+class Query(NodeQueries, IdentityQueries, LeadQueries, MarketplaceQueries, DeliveryQueries, MoneyQueries,
+            WorkspaceQueries):
     pass
 
 
 @strawberry.type
-class Mutation(IdentityMutations, PartnerMutations, MarketplaceMutations, DeliveryMutations, MoneyMutations):
+class Mutation(IdentityMutations, PartnerMutations, MarketplaceMutations, DeliveryMutations, MoneyMutations,
+               WorkspaceMutations):
     pass
 
 
@@ -83,6 +90,7 @@ def build_schema(*, introspection: bool = True, mask_errors: bool = True) -> str
         types=[
             Lead, User, Account, ApiToken, LeadSource, LeadSourceKey, Industry, Product, Offer, Campaign, Delivery,
             LedgerEntry, PaymentMethod, Payment, Refund, Notification, ReturnRequest,
+            PipelineStage, LostReason, FeedbackQuestion, FeedbackChoice, AssignmentRule, LeadImport, RegistrationPage,
         ],
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=not introspection),

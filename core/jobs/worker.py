@@ -31,6 +31,7 @@ SWEEP_SECONDS = 0.5
 JOB_MODULES = (
     "leadwire.core.jobs.builtin", "leadwire.core.delivery", "leadwire.core.payments", "leadwire.core.autocharge",
     "leadwire.core.accounts_closing",
+    "leadwire.core.workspace.entry", "leadwire.core.workspace.imports",
 )
 
 

@@ -12,5 +12,6 @@ MODEL_MODULES = [
     "leadwire.core.models.money",
     "leadwire.core.models.returns",
     "leadwire.core.models.delivery",
+    "leadwire.core.models.workspace",
     "leadwire.core.jobs.models",
 ]

@@ -19,6 +19,13 @@ class LeadOrigin(str, Enum):
     MANUAL = "manual"
 
 
+class LeadOutcome(str, Enum):
+    """A closed lead's result (on the pipeline's closing stage, core.workspace)."""
+
+    WON = "won"
+    LOST = "lost"
+
+
 class MarketStatus(str, Enum):
     """Where a marketplace lead (one in the operator's account) stands."""
 
@@ -75,6 +82,26 @@ class Lead(Model):
     consent_user_agent = fields.CharField(max_length=300, default="")
     consent_page_url = fields.CharField(max_length=500, default="")
 
+    # -- the sales workspace (core.workspace) ----------------------------------
+    # NULL until the lead enters the account's pipeline (bought leads a moment
+    # after the sale, by the workspace_enter_lead job).
+    stage: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "leadwire.PipelineStage", related_name="leads", null=True, on_delete=fields.RESTRICT
+    )
+    outcome = fields.CharEnumField(LeadOutcome, max_length=8, null=True)  # set on the closing stage only
+    lost_reason: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "leadwire.LostReason", related_name="leads", null=True, on_delete=fields.RESTRICT
+    )
+    closed_at = fields.DatetimeField(null=True)
+    value_minor = fields.BigIntField(default=0, db_default=0)  # the deal's value, in the account's currency
+    awaiting_assignment = fields.BooleanField(default=False, db_default=False)  # in a manual queue
+    assignment_method = fields.CharField(max_length=16, null=True)  # core.models.workspace.AssignmentMethod
+    assignment_rule: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "leadwire.AssignmentRule", related_name="leads", null=True, on_delete=fields.SET_NULL
+    )
+    assigned_at = fields.DatetimeField(null=True)
+    deleted_at = fields.DatetimeField(null=True)  # deleted (lost leads): gone from every list, sale kept
+
     class Meta:
         table = "lead"
         unique_together = (("source_id", "idempotency_key"),)
@@ -83,4 +110,7 @@ class Lead(Model):
             ("assignee_id", "created_at"),
             ("industry_id", "phone", "created_at"),
             ("industry_id", "email", "created_at"),
+            ("account_id", "stage_id"),
+            ("account_id", "phone"),
+            ("account_id", "email"),
         )

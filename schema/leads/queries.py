@@ -5,13 +5,16 @@ from __future__ import annotations
 from typing import Annotated
 
 import strawberry
+from strawberry import relay
 from strawberry.types import Info
 from tortoise.expressions import Q
 
 from leadwire.core import access
 from leadwire.schema.leads.types import Lead
 from leadwire.schema.permissions import IsSignedIn
-from leadwire.schema.relay import Connection, paginate
+from leadwire.schema.relay import Connection, decode_id, paginate
+from leadwire.schema.workspace.lead_fields import apply_lead_filters
+from leadwire.schema.workspace.types import LeadOutcome
 
 
 async def lead_connection(
@@ -21,10 +24,13 @@ async def lead_connection(
     after: str | None,
     assignee_id: int | None = None,
     search: str | None = None,
+    workspace_filters: dict | None = None,
 ) -> Connection[Lead]:
     qs = access.visible_leads(info.context.viewer)
     if assignee_id is not None:
         qs = qs.filter(assignee_id=assignee_id)
+    if workspace_filters:
+        qs = apply_lead_filters(qs, **workspace_filters)
     if search:
         term = search.strip()[:100]
         qs = qs.filter(
@@ -50,5 +56,19 @@ class LeadQueries:
         search: Annotated[
             str | None, strawberry.argument(description="Name, e-mail, phone or ZIP contains.")
         ] = None,
+        stage_id: Annotated[
+            relay.GlobalID | None, strawberry.argument(description="Only leads on this pipeline stage.")
+        ] = None,
+        outcome: Annotated[LeadOutcome | None, strawberry.argument(description="Only won, or only lost, leads.")] = None,
+        open: Annotated[
+            bool | None, strawberry.argument(description="true: only leads not won or lost; false: only closed ones.")
+        ] = None,
+        awaiting_assignment: Annotated[
+            bool | None, strawberry.argument(description="true: the manual queue (leads to assign by hand).")
+        ] = None,
     ) -> Connection[Lead]:
-        return await lead_connection(info, first=first, after=after, search=search)
+        filters = dict(
+            stage_id=decode_id(stage_id, "PipelineStage", "stage_id") if stage_id else None,
+            outcome=outcome, open_only=open, awaiting_assignment=awaiting_assignment,
+        )
+        return await lead_connection(info, first=first, after=after, search=search, workspace_filters=filters)

@@ -14,6 +14,7 @@ from strawberry.scalars import JSON
 from leadwire.core.models.leads import Lead as LeadRow
 from leadwire.core.models.leads import LeadOrigin as CoreLeadOrigin
 from leadwire.core.models.leads import MarketStatus as CoreMarketStatus
+from leadwire.schema.workspace.lead_fields import LeadWorkspaceFields
 
 if TYPE_CHECKING:
     from leadwire.schema.identity.types import User
@@ -26,7 +27,7 @@ MarketplaceTypes = "leadwire.schema.marketplace.types"
 
 
 @strawberry.type(description="A lead as the account works it.")
-class Lead(relay.Node):
+class Lead(LeadWorkspaceFields, relay.Node):
     id: relay.NodeID[int]
     origin: LeadOrigin
     first_name: str
@@ -63,6 +64,7 @@ class Lead(relay.Node):
             _assignee_id=r.assignee_id,
             _industry_id=r.industry_id,
             _product_id=r.product_id,
+            **LeadWorkspaceFields.workspace_values(r),
         )
 
     @strawberry.field(description="The user working this lead.")

@@ -1,0 +1,1 @@
+"""GraphQL of the sales workspace (seed 003)."""
