@@ -183,7 +183,9 @@ class LeadSale(Model):
 
     class Meta:
         table = "lead_sale"
-        unique_together = (("lead_id", "campaign_id"),)
+        # buyer_lead_id: each buyer's lead comes from exactly one sale, and "a lead's sale"
+        # (every lead page, returns, exports) is an index lookup, not a scan.
+        unique_together = (("lead_id", "campaign_id"), ("buyer_lead_id",))
         indexes = (("account_id", "sold_at"), ("campaign_id", "sold_at"))
 
 
