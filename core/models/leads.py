@@ -106,6 +106,8 @@ class Lead(Model):
         table = "lead"
         unique_together = (("source_id", "idempotency_key"),)
         indexes = (
+            # Lists page newest first by id within an account (keyset cursors).
+            ("account_id", "id"),
             ("account_id", "created_at"),
             ("assignee_id", "created_at"),
             ("industry_id", "phone", "created_at"),
