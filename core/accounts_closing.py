@@ -152,6 +152,7 @@ async def _close(account_id: int, kind: ClosureKind, requested_by_id: int, note:
         await _plan_refunds(account_id, closure.id, q.refund_minor, conn)
         await Campaign.filter(account_id=account_id).using_db(conn).update(status=CampaignStatus.DISABLED)
         await AutoCharge.filter(account_id=account_id).using_db(conn).update(enabled=False, state=AutoChargeState.IDLE)
+        await Account.filter(id=account_id).using_db(conn).update(auto_charge_below_minor=None)
         await returns.withdraw_pending(account_id, "The account closed before the review.", conn)
         parts = [f"Refund: {ledger.money_text(q.refund_minor)} of the money you deposited"]
         if q.fee_minor:

@@ -54,6 +54,16 @@ def retry_delay(failures: int) -> dt.timedelta:
     return dt.timedelta(minutes=RETRY_MINUTES * 4 ** max(0, failures - 1))
 
 
+async def sync_level(account_id: int, conn) -> None:
+    """Keep ``Account.auto_charge_below_minor`` (what a debit compares the new
+    balance with, core.ledger) equal to the threshold of an enabled, armed
+    auto-charge, NULL otherwise. Called in every transaction that changes the
+    auto-charge, which holds the account row."""
+    ac = await AutoCharge.filter(account_id=account_id).using_db(conn).first()
+    armed = ac is not None and ac.enabled and ac.state == AutoChargeState.IDLE
+    await Account.filter(id=account_id).using_db(conn).update(auto_charge_below_minor=ac.threshold_minor if armed else None)
+
+
 async def make_due(account_id: int, cause: str, conn) -> bool:
     """Make an armed auto-charge due and write its job, in the caller's
     transaction (which holds the account row). ``cause`` names what made it
@@ -62,6 +72,7 @@ async def make_due(account_id: int, cause: str, conn) -> bool:
         conn
     ).update(state=AutoChargeState.DUE, episode=F("episode") + 1)
     if flipped:
+        await Account.filter(id=account_id).using_db(conn).update(auto_charge_below_minor=None)
         await enqueue("auto_charge", {"account_id": account_id}, dedupe_key=f"auto_charge:{account_id}:{cause}",
                       using_db=conn)
     return bool(flipped)
@@ -82,11 +93,10 @@ async def run_auto_charge(account_id: int) -> None:
         if ac is None or ac.state != AutoChargeState.DUE or ac.payment_id is not None:
             return
         idle = AutoCharge.filter(id=ac.id).using_db(conn)
-        if not active or not ac.enabled:
+        if not active or not ac.enabled or await _balance(account_id, conn) >= ac.threshold_minor:
+            # Off, closed, or topped up meanwhile: nothing to charge.
             await idle.update(state=AutoChargeState.IDLE)
-            return
-        if await _balance(account_id, conn) >= ac.threshold_minor:
-            await idle.update(state=AutoChargeState.IDLE)  # topped up meanwhile
+            await sync_level(account_id, conn)
             return
         method = await payments.chosen_method(account_id, ac.payment_method_id, conn)
         installed = payments.gateway(method.gateway) if method else None
@@ -125,8 +135,10 @@ async def after_payment(account_id: int, payment_id: int, final: PaymentStatus, 
                           dedupe_key=f"auto_charge:{account_id}:after-payment:{payment_id}", using_db=conn)
         else:
             await row.update(state=AutoChargeState.IDLE, **done)
+        await sync_level(account_id, conn)
     elif final == PaymentStatus.UNKNOWN:
         await row.update(state=AutoChargeState.SUSPENDED, payment_id=None, suspended_at=now(), last_error=message[:500])
+        await sync_level(account_id, conn)
         await notifications.notify(
             account_id, NotificationKind.AUTO_CHARGE_SUSPENDED, "Auto-charge is paused",
             f"We could not confirm an auto-charge of {ledger.money_text(ac.amount_minor)} with the payment gateway. "
@@ -138,6 +150,11 @@ async def after_payment(account_id: int, payment_id: int, final: PaymentStatus, 
 
 
 async def _failed(ac: AutoCharge, message: str, conn) -> None:
+    await _record_failure(ac, message, conn)
+    await sync_level(ac.account_id, conn)
+
+
+async def _record_failure(ac: AutoCharge, message: str, conn) -> None:
     failures = ac.failures + 1
     row = AutoCharge.filter(id=ac.id).using_db(conn)
     amount = ledger.money_text(ac.amount_minor)
@@ -197,6 +214,7 @@ async def update_settings(
         if enabled and ac.state == AutoChargeState.SUSPENDED:
             values.update(state=AutoChargeState.IDLE, failures=0, suspended_at=None, last_error="")
         await AutoCharge.filter(id=ac.id).using_db(conn).update(**values)
+        await sync_level(viewer.account_id, conn)
         if enabled and await _balance(viewer.account_id, conn) < threshold_minor:
             await make_due(viewer.account_id, f"settings:{secrets.token_hex(8)}", conn)
     return await AutoCharge.get(id=ac.id)

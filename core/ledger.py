@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tortoise.expressions import F
+from tortoise.expressions import F, Q
 from tortoise.functions import Sum
 from tortoise.transactions import in_transaction
 
@@ -36,12 +36,9 @@ from leadwire.core.models.ledger import EntryKind, LedgerEntry
 MARKET_CURRENCY = "USD"
 MAX_ADJUSTMENT_MINOR = 100_000_000  # $1,000,000 at once
 
-# What spending needs to read back, in one query, once it holds the account
-# row: the new balance, the credits before the spend, and the auto-charge
-# state (a sale that takes the balance below the threshold makes it due).
-_AFTER_SPEND = (
-    "balance_minor", "credit_minor", "auto_charge__enabled", "auto_charge__state", "auto_charge__threshold_minor",
-)
+# What spending needs to read back once it holds the account row, when the
+# one-statement path did not apply.
+_AFTER_SPEND = ("balance_minor", "credit_minor", "auto_charge_below_minor")
 
 
 async def lock_account(account_id: int, conn, *, active_only: bool = True) -> bool:
@@ -59,25 +56,36 @@ async def _spend(
     sale_id: int | None = None, actor_id: int | None = None,
 ) -> LedgerEntry | None:
     """Take ``amount_minor`` from the balance, credits first. None (and nothing
-    written) when the balance does not cover it."""
+    written) when the balance does not cover it.
+
+    The usual case is one statement: an account with no credits whose balance
+    stays at or above its auto-charge level (or has none). Otherwise the
+    debit, then a read of the row this transaction now holds, then the
+    credits' part and, when the balance crosses the level, the auto-charge."""
     qs = Account.filter(id=account_id, balance_minor__gte=amount_minor)
     if require_active:
         qs = qs.filter(status=AccountStatus.ACTIVE)
-    if not await qs.using_db(conn).update(balance_minor=F("balance_minor") - amount_minor):
+    qs = qs.using_db(conn)
+    debit = {"balance_minor": F("balance_minor") - amount_minor}
+    simple = qs.filter(credit_minor=0).filter(
+        Q(auto_charge_below_minor__isnull=True) | Q(auto_charge_below_minor__lte=F("balance_minor") - amount_minor)
+    )
+    row = None
+    if await simple.update(**debit):
+        from_credit = 0
+    elif await qs.update(**debit):
+        # The row is ours until commit: what we read now is what we wrote.
+        row = (await Account.filter(id=account_id).using_db(conn).values(*_AFTER_SPEND))[0]
+        from_credit = min(row["credit_minor"], amount_minor)
+        if from_credit:
+            await Account.filter(id=account_id).using_db(conn).update(credit_minor=F("credit_minor") - from_credit)
+    else:
         return None
-    # The row is ours until commit: what we read now is what we wrote.
-    row = await Account.filter(id=account_id).using_db(conn).values(*_AFTER_SPEND)
-    row = row[0]
-    from_credit = min(row["credit_minor"], amount_minor)
-    if from_credit:
-        await Account.filter(id=account_id).using_db(conn).update(credit_minor=F("credit_minor") - from_credit)
     entry = await LedgerEntry.create(
         account_id=account_id, kind=kind, amount_minor=-amount_minor, credit_minor=-from_credit,
         currency=MARKET_CURRENCY, sale_id=sale_id, actor_id=actor_id, memo=memo[:300], using_db=conn,
     )
-    if row["auto_charge__enabled"] and row["auto_charge__state"] == "idle" and (
-        row["balance_minor"] < row["auto_charge__threshold_minor"]
-    ):
+    if row is not None and row["auto_charge_below_minor"] is not None and row["balance_minor"] < row["auto_charge_below_minor"]:
         from leadwire.core import autocharge
 
         await autocharge.make_due(account_id, f"entry:{entry.id}", conn)

@@ -32,6 +32,17 @@ async def env(db):
         market.stripe = stripe
         market.offer_ = await market.offer(market.local, PRICE)
         yield market
+        await assert_levels_match()
+
+
+async def assert_levels_match():
+    """The level a debit compares the balance with (on the account row) is the
+    threshold of an enabled, armed auto-charge, and nothing otherwise."""
+    from leadwire.core.models.identity import Account
+
+    armed = {a.account_id: a.threshold_minor for a in await AutoCharge.filter(enabled=True, state=AutoChargeState.IDLE)}
+    for account_id, level in await Account.all().values_list("id", "auto_charge_below_minor"):
+        assert level == armed.get(account_id), (account_id, level, armed.get(account_id))
 
 
 async def buyer(env, balance=3000, card="pm_card_visa", threshold=2000, amount=5000, enabled=True):
@@ -199,3 +210,28 @@ async def test_settings_are_checked_and_only_the_owner_sets_them(env):
         await autocharge.update_settings(rep, enabled=False, threshold_minor=2000, amount_minor=5000)
     assert exc.value.errors[0].code == ErrorCode.OWNER_REQUIRED
     assert await AutoCharge.all().count() == 0
+
+
+async def test_a_sale_that_stays_above_the_threshold_is_one_statement(env, caplog):
+    """The sale path's money part stays as cheap as it was: one conditional
+    update and the entry, unless the account holds credits or crosses its
+    auto-charge threshold."""
+    import logging
+
+    account, _, _ = await buyer(env, balance=10_000)
+    statements = []
+
+    async def debit(amount):
+        caplog.clear()
+        with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
+            async with in_transaction() as conn:
+                assert await ledger.debit_for_sale(account.id, amount, None, conn)
+        statements.append([r.getMessage().split()[0].upper() for r in caplog.records
+                           if r.name == "tortoise.db_client" and r.getMessage().split()[0].upper() in ("UPDATE", "SELECT", "INSERT")])
+
+    await debit(1500)  # 8500 left, above 2000: one update, one insert
+    await debit(7000)  # 1500 left: crosses the threshold, so the row is read and the auto-charge made due
+    assert statements[0] == ["UPDATE", "INSERT"]
+    assert statements[1][:3] == ["UPDATE", "UPDATE", "SELECT"] and "INSERT" in statements[1]
+    assert (await state(account)).state == AutoChargeState.DUE
+    assert await OutboxJob.filter(name="auto_charge").count() == 1

@@ -33,6 +33,11 @@ class Account(Model):
     # adjustments): spent before deposited money, never refunded. Changed only
     # by core.ledger; always 0 <= credit_minor <= balance_minor.
     credit_minor = fields.BigIntField(default=0, db_default=0)
+    # A debit that takes the balance below this makes the account's auto-charge
+    # due. core.autocharge keeps it equal to the threshold of an enabled, armed
+    # auto-charge and NULL otherwise, so that a sale reads it on the row it
+    # already updates (core.ledger).
+    auto_charge_below_minor = fields.BigIntField(null=True)
     first_activated_at = fields.DatetimeField(null=True)  # first offer activation (cancellation fee rule)
     # Partner company info (seed 000: "manage company info").
     phone = fields.CharField(max_length=32, default="")
