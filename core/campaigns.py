@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from leadwire.core import campaign_history, delivery, industries
@@ -270,7 +271,9 @@ async def update_campaign(viewer: Viewer, campaign_id: int, changes: CampaignCha
     values["matches_anywhere"] = areas is None
 
     async with in_transaction() as conn:
-        await Campaign.filter(id=campaign.id).using_db(conn).update(revision=campaign.revision + 1, **values)
+        # The database counts revisions: two edits at once get two numbers (returns check a
+        # lead against the settings of the revision it was sold under).
+        await Campaign.filter(id=campaign.id).using_db(conn).update(revision=F("revision") + 1, **values)
         await campaign_history.record(campaign.id, conn)  # the settings of the new revision, for returns
         await CampaignArea.filter(campaign_id=campaign.id).using_db(conn).delete()
         if areas:
