@@ -21,12 +21,15 @@ def install(hook_relay: Any) -> None:
     _hook = hook_relay
 
 
+def listening(hook_name: str) -> bool:
+    """Whether any plugin implements the hook (so hot paths build no event for nobody)."""
+    return _hook is not None and bool(getattr(_hook, hook_name).get_hookimpls())
+
+
 def notify(hook_name: str, *events: Any) -> None:
-    if _hook is None or not events:
+    if not events or not listening(hook_name):
         return
     caller = getattr(_hook, hook_name)
-    if not caller.get_hookimpls():
-        return
     for event in events:
         try:
             caller(event=event)

@@ -196,10 +196,11 @@ async def submit_lead(
             raise
         return IntakeResult(lead=existing, created=False)
     result = IntakeResult(lead=lead, created=True)
-    extensions.notify("leadwire_lead_received", LeadReceived(
-        lead_id=lead.id, industry_key=product.industry.schema_key, product_id=product.id,
-        source_id=source.source_id, duplicate=bool(duplicate), received_at=at,
-    ))
+    if extensions.listening("leadwire_lead_received"):
+        extensions.notify("leadwire_lead_received", LeadReceived(
+            lead_id=lead.id, industry_key=product.industry.schema_key, product_id=product.id,
+            source_id=source.source_id, duplicate=bool(duplicate), received_at=at,
+        ))
     if route and not duplicate:
         result.routing = await routing.route_lead(lead.id, at=at)
         lead.market_status = result.routing.status

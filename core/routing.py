@@ -359,15 +359,13 @@ async def route_lead(lead_id: int, *, at: dt.datetime | None = None, reroute_uns
             for c, buyer_id, sale_id in zip(sold, result.buyer_lead_ids, sale_ids)
         )
     )
-    extensions.notify(
-        "leadwire_lead_sold",
-        *(
+    if extensions.listening("leadwire_lead_sold"):
+        extensions.notify("leadwire_lead_sold", *(
             LeadSold(
                 sale_id=sale_id, lead_id=lead.id, buyer_lead_id=buyer_id, campaign_id=c.campaign.id,
                 account_id=c.campaign.account_id, price_minor=c.campaign.price_minor, currency=c.campaign.currency,
                 exclusive=result.exclusive, sold_at=at,
             )
             for c, buyer_id, sale_id in zip(sold, result.buyer_lead_ids, sale_ids)
-        ),
-    )
+        ))
     return result
