@@ -39,7 +39,7 @@ from leadwire.core.jobs import RetryLater, enqueue, job
 from leadwire.core.jobs.outbox import backoff
 from leadwire.core.models.delivery import AttemptOutcome, Delivery, DeliveryAttempt, DeliveryStatus
 from leadwire.core.settings import Secret
-from leadwire.plugins.config import SETTING_TYPES, Setting
+from leadwire.plugins.config import Setting
 from leadwire.plugins.delivery import (
     DeliveryChannel,
     DeliveryLead,
@@ -125,8 +125,7 @@ def _check_settings(installed_channel: InstalledChannel, raw: Any, stored: Mappi
             elif s.default is not None:
                 clean[s.name] = s.default
             continue
-        expected = SETTING_TYPES[s.type]
-        if (isinstance(value, bool) and s.type != "bool") or not isinstance(value, expected):
+        if not s.accepts(value):
             errors.append(FieldError(f"{prefix}.{s.name}", ErrorCode.INVALID, f"{_label(s)} must be a {s.type}."))
             continue
         clean[s.name] = value

@@ -46,6 +46,10 @@ class Setting:
     secret: bool = False
     description: str = ""
 
+    def accepts(self, value: Any) -> bool:
+        """Whether ``value`` has the declared type (a bool is not an int here)."""
+        return isinstance(value, SETTING_TYPES[self.type]) and (self.type == "bool" or not isinstance(value, bool))
+
     def __post_init__(self) -> None:
         if self.type not in SETTING_TYPES:
             raise ValueError(f"setting {self.name!r}: unknown type {self.type!r}")
@@ -116,8 +120,7 @@ def validate_block(plugin: str, declared: list[Setting], block: Mapping[str, Any
             out[s.name] = s.default
             continue
         value = _resolve(plugin, s.name, block[s.name], env)
-        expected = SETTING_TYPES[s.type]
-        if (isinstance(value, bool) and s.type != "bool") or not isinstance(value, expected):
+        if not s.accepts(value):
             raise PluginError(f"plugin {plugin!r}: setting {s.name!r}: expected {s.type}, got {value!r}" if not s.secret
                               else f"plugin {plugin!r}: setting {s.name!r}: expected {s.type}")
         out[s.name] = Secret(value) if s.secret else value
