@@ -14,6 +14,7 @@ from typing import Awaitable, Callable, Generic, TypeVar
 import strawberry
 from graphql import GraphQLError
 from strawberry import relay
+from strawberry.types.nodes import SelectedField
 from tortoise.queryset import QuerySet
 
 from leadwire.core.errors import DomainError, ErrorCode
@@ -90,6 +91,28 @@ async def paginate(
         page_info=PageInfo(has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None),
         _count_query=qs,
     )
+
+
+def selects(info, *path: str) -> bool:
+    """Whether the query asks for ``path`` below the current field (fragments
+    included), e.g. ``selects(info, "edges", "node", "sale")``; lets a list
+    resolver fetch for its whole page what a field would otherwise ask per row."""
+    # selected_fields is the current field itself: start below it.
+    level: list = [s for field in info.selected_fields for s in field.selections]
+    for name in path:
+        matched, below = False, []
+        while level:
+            selection = level.pop()
+            if isinstance(selection, SelectedField):
+                if selection.name == name:
+                    matched = True
+                    below.extend(selection.selections)
+            else:  # a fragment spread or an inline fragment
+                level.extend(selection.selections)
+        if not matched:
+            return False
+        level = below
+    return True
 
 
 def decode_id(gid: relay.GlobalID | None, expected_type: str, field: str) -> int | None:

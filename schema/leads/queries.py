@@ -10,9 +10,9 @@ from strawberry.types import Info
 from tortoise.expressions import Q
 
 from leadwire.core import access
-from leadwire.schema.leads.types import Lead
+from leadwire.schema.leads.types import Lead, prefetch_sales
 from leadwire.schema.permissions import IsSignedIn
-from leadwire.schema.relay import Connection, decode_id, paginate
+from leadwire.schema.relay import Connection, decode_id, paginate, selects
 from leadwire.schema.workspace.lead_fields import apply_lead_filters
 from leadwire.schema.workspace.types import LeadOutcome
 
@@ -40,9 +40,12 @@ async def lead_connection(
             | Q(phone__contains=term)
             | Q(postal_code__startswith=term)
         )
-    return await paginate(
+    page = await paginate(
         qs, first=first, after=after, max_page_size=info.context.settings.max_page_size, to_node=Lead.from_row
     )
+    if page.edges and selects(info, "edges", "node", "sale"):
+        await prefetch_sales(info, [edge.node for edge in page.edges])
+    return page
 
 
 @strawberry.type
