@@ -366,3 +366,64 @@ async def test_pipeline_report_figures(world):
     m = (await w.c_manager.data(PIPELINE, {}))["pipelineReport"]
     assert [s["leadCount"] for s in m["stages"]] == [1, 1, 2] and m["weightedForecast"]["amountMinor"] == 100 + 1500 + 4000
     assert m["lostReasons"] is None
+
+
+async def _bulk_leads(account_id: int, n: int) -> None:
+    note = "x" * 300
+    for start in range(0, n, 2000):
+        await Lead.bulk_create([
+            Lead(account_id=account_id, first_name=f"Bulk{i}", last_name="Lead", phone=f"+1313{i:07d}",
+                 email=f"bulk{i}@example.com", city="Detroit", state="MI", data={"notes": note})
+            for i in range(start, min(n, start + 2000))
+        ])
+
+
+async def _stream_peak(viewer, f) -> tuple[int, int, int]:
+    """(bytes streamed, rows, tracemalloc peak) of one export, read chunk by chunk and thrown away."""
+    import gc
+    import tracemalloc
+
+    from leadwire.core.reports.export import stream_csv
+
+    gc.collect()
+    tracemalloc.start()
+    try:
+        size = rows = 0
+        async for chunk in stream_csv(viewer, f):
+            size += len(chunk)
+            rows += chunk.count(b"\n")
+        return size, rows - 1, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+async def test_the_export_streams_in_constant_memory(db):
+    from leadwire.core.reports.history import HistoryFilter
+    from factories import make_account
+
+    account, owner = await make_account("Big Co")
+    await _bulk_leads(account.id, 6_000)
+    small_size, small_rows, small_peak = await _stream_peak(owner, HistoryFilter())
+    await _bulk_leads(account.id, 24_000)
+    size, rows, peak = await _stream_peak(owner, HistoryFilter())
+    assert (small_rows, rows) == (6_000, 30_000)
+    assert size > 4 * small_size > 10_000_000
+    # Five times the rows, the same memory: pages are read, written and dropped one at a time.
+    assert peak < small_peak * 1.3 + 256 * 1024, (small_peak, peak)
+    assert peak < size / 2, (peak, size)
+
+
+async def test_the_header_goes_out_before_any_row_is_read(db, caplog):
+    import logging
+
+    from leadwire.core.reports.export import COLUMNS, stream_csv
+    from leadwire.core.reports.history import HistoryFilter
+    from factories import make_account
+
+    account, owner = await make_account("Quick Co")
+    stream = stream_csv(owner, HistoryFilter())
+    with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
+        first = await stream.__anext__()
+    assert first.decode("utf-8-sig").strip() == ",".join(COLUMNS)
+    assert not [r for r in caplog.records if r.name == "tortoise.db_client"]
+    await stream.aclose()

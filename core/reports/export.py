@@ -38,7 +38,7 @@ from leadwire.core.models.returns import ReturnRequest
 from leadwire.core.reports.history import HistoryFilter, history_queryset
 
 LINK_TTL = dt.timedelta(minutes=10)
-PAGE_SIZE = 2000
+PAGE_SIZE = 1000
 TOKEN_PREFIX = "lw_exp_"
 
 
@@ -119,32 +119,34 @@ async def stream_csv(viewer: Viewer, f: HistoryFilter) -> AsyncIterator[bytes]:
     last_id = None
     while True:
         page_qs = qs if last_id is None else qs.filter(id__lt=last_id)
-        rows = await page_qs.order_by("-id").limit(PAGE_SIZE).values(*_LEAD_VALUES)
+        rows = await page_qs.order_by("-id").limit(PAGE_SIZE).values_list(*_LEAD_VALUES)
         if not rows:
             return
-        ids = [r["id"] for r in rows]
+        ids = [r[0] for r in rows]
         last_id = ids[-1]
         sales = {
-            s["buyer_lead_id"]: s
-            for s in await LeadSale.filter(buyer_lead_id__in=ids).values(
+            s[0]: s
+            for s in await LeadSale.filter(buyer_lead_id__in=ids).values_list(
                 "buyer_lead_id", "campaign__name", "price_minor", "currency", "sold_at"
             )
         }
         returns = dict(await ReturnRequest.filter(buyer_lead_id__in=ids).values_list("buyer_lead_id", "status"))
         buf.seek(0)
         buf.truncate()
-        for r in rows:
-            s = sales.get(r["id"]) or {}
+        for (lead_id, created_at, first_name, last_name, email, phone, postal_code, city, state, origin, industry,
+             product, source, market_status, stage, outcome, lost_reason, closed_at, value_minor, currency, assignee,
+             data) in rows:
+            _, campaign, price_minor, price_currency, sold_at = sales.get(lead_id) or (None, None, "", "", None)
             out.writerow([
-                r["id"], local(r["created_at"]), _text(r["first_name"]), _text(r["last_name"]), _text(r["email"]),
-                _text(r["phone"]), _text(r["postal_code"]), _text(r["city"]), _text(r["state"]), _text(r["origin"]),
-                _text(r["industry__name"]), _text(r["product__name"]), _text(r["source__name"]), _text(r["market_status"]),
-                _text(r["stage__name"]), _text(r["outcome"] or "open"), _text(r["lost_reason__name"]), local(r["closed_at"]),
-                r["value_minor"], r["account__currency"], _text(r["assignee__person__name"]),
-                _text(s.get("campaign__name")), s.get("price_minor", ""), s.get("currency", ""), local(s.get("sold_at")),
-                _text(returns.get(r["id"])),
-                neutralise(json.dumps(r["data"], ensure_ascii=False, separators=(",", ":"))) if r["data"] else "",
+                lead_id, local(created_at), _text(first_name), _text(last_name), _text(email), _text(phone),
+                _text(postal_code), _text(city), _text(state), _text(origin), _text(industry), _text(product),
+                _text(source), _text(market_status), _text(stage), _text(outcome or "open"), _text(lost_reason),
+                local(closed_at), value_minor, currency, _text(assignee), _text(campaign), price_minor, price_currency,
+                local(sold_at), _text(returns.get(lead_id)),
+                neutralise(json.dumps(data, ensure_ascii=False, separators=(",", ":"))) if data else "",
             ])
+        full = len(rows) == PAGE_SIZE
+        del rows, sales, returns
         yield buf.getvalue().encode()
-        if len(rows) < PAGE_SIZE:
+        if not full:
             return

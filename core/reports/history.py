@@ -148,14 +148,20 @@ def history_queryset(viewer: Viewer, f: HistoryFilter) -> QuerySet[Lead]:
         if ReturnFilter.NONE in f.return_statuses:
             q |= ~Q(id__in=Subquery(ReturnRequest.all().values("buyer_lead_id")))
         qs = qs.filter(q)
-    if f.search and f.search.strip():
-        term = f.search.strip()
-        qs = qs.filter(
-            Q(first_name__icontains=term)
-            | Q(last_name__icontains=term)
-            | Q(email__icontains=term)
-            | Q(phone__contains=term)
-            | Q(postal_code__startswith=term)
-            | Q(city__icontains=term)
-        )
-    return qs
+    return search_leads(qs, f.search)
+
+
+def search_leads(qs: QuerySet[Lead], search: str | None) -> QuerySet[Lead]:
+    """Leads whose name, e-mail, phone or city contains the text, or whose ZIP starts
+    with it (the ``leads`` list and the history search alike)."""
+    term = (search or "").strip()[:MAX_SEARCH]
+    if not term:
+        return qs
+    return qs.filter(
+        Q(first_name__icontains=term)
+        | Q(last_name__icontains=term)
+        | Q(email__icontains=term)
+        | Q(phone__contains=term)
+        | Q(postal_code__startswith=term)
+        | Q(city__icontains=term)
+    )

@@ -7,9 +7,9 @@ from typing import Annotated
 import strawberry
 from strawberry import relay
 from strawberry.types import Info
-from tortoise.expressions import Q
 
 from leadwire.core import access
+from leadwire.core.reports.history import search_leads
 from leadwire.schema.leads.types import Lead
 from leadwire.schema.permissions import IsSignedIn
 from leadwire.schema.relay import Connection, decode_id, paginate
@@ -31,15 +31,7 @@ async def lead_connection(
         qs = qs.filter(assignee_id=assignee_id)
     if workspace_filters:
         qs = apply_lead_filters(qs, **workspace_filters)
-    if search:
-        term = search.strip()[:100]
-        qs = qs.filter(
-            Q(first_name__icontains=term)
-            | Q(last_name__icontains=term)
-            | Q(email__icontains=term)
-            | Q(phone__contains=term)
-            | Q(postal_code__startswith=term)
-        )
+    qs = search_leads(qs, search)
     return await paginate(
         qs, first=first, after=after, max_page_size=info.context.settings.max_page_size, to_node=Lead.from_row
     )
@@ -47,14 +39,14 @@ async def lead_connection(
 
 @strawberry.type
 class LeadQueries:
-    @strawberry.field(permission_classes=[IsSignedIn], description="Leads the viewer may see, newest first.")
+    @strawberry.field(permission_classes=[IsSignedIn], description="Leads the viewer may see, newest first (leadHistory filters and sorts more).")
     async def leads(
         self,
         info: Info,
         first: int | None = None,
         after: str | None = None,
         search: Annotated[
-            str | None, strawberry.argument(description="Name, e-mail, phone or ZIP contains.")
+            str | None, strawberry.argument(description="Name, e-mail, phone or city contains, or ZIP starts with.")
         ] = None,
         stage_id: Annotated[
             relay.GlobalID | None, strawberry.argument(description="Only leads on this pipeline stage.")
