@@ -76,12 +76,15 @@ async def paginate(
     after: str | None,
     max_page_size: int,
     to_node: Callable[[list], Awaitable[list]] | Callable[[object], object],
+    ascending: bool = False,
 ) -> Connection:
+    """Newest first (``id`` descending), or oldest first with ``ascending``."""
     size = check_page_size(first, max_page_size)
     page_qs = qs
     if after is not None:
-        page_qs = page_qs.filter(id__lt=_decode_cursor(after))
-    rows = await page_qs.order_by("-id").limit(size + 1)
+        cursor = _decode_cursor(after)
+        page_qs = page_qs.filter(id__gt=cursor) if ascending else page_qs.filter(id__lt=cursor)
+    rows = await page_qs.order_by("id" if ascending else "-id").limit(size + 1)
     has_next = len(rows) > size
     rows = rows[:size]
     nodes = [to_node(r) for r in rows]

@@ -33,6 +33,8 @@ from leadwire.schema.money.mutations import MoneyMutations
 from leadwire.schema.money.queries import MoneyQueries
 from leadwire.schema.money.types import LedgerEntry, Notification, Payment, PaymentMethod, Refund, ReturnRequest
 from leadwire.schema.node import NodeQueries
+from leadwire.schema.reports.mutations import ReportMutations
+from leadwire.schema.reports.queries import ReportQueries
 from leadwire.schema.workspace.mutations import WorkspaceMutations
 from leadwire.schema.workspace.queries import WorkspaceQueries
 from leadwire.schema.workspace.types import (
@@ -55,13 +57,13 @@ LIMIT_RULES = (
 
 @strawberry.type
 class Query(NodeQueries, IdentityQueries, LeadQueries, MarketplaceQueries, DeliveryQueries, MoneyQueries,
-            WorkspaceQueries):
+            WorkspaceQueries, ReportQueries):
     pass
 
 
 @strawberry.type
 class Mutation(IdentityMutations, PartnerMutations, MarketplaceMutations, DeliveryMutations, MoneyMutations,
-               WorkspaceMutations):
+               WorkspaceMutations, ReportMutations):
     pass
 
 
