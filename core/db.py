@@ -105,3 +105,28 @@ async def unmigrated_model_changes() -> list[str]:
     async with tortoise_cli_context(config) as ctx:
         writers = await MigrationAutodetector(ctx.apps, config["apps"]).changes()
     return [f"{w.app_label}.{w.name}" for w in writers]
+
+
+_INSERT_SQL: dict[tuple[str, str, tuple[str, ...]], str] = {}
+
+
+async def insert_rows(conn, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """Insert plain tuples in one batch on ``conn`` (a transaction or the
+    connection): for hot paths writing many rows of a narrow table, where
+    building one ORM object per row costs more than the write. Columns are
+    database column names; Python-side defaults are not applied, so pass
+    every NOT NULL column."""
+    if not rows:
+        return
+    dialect = conn.capabilities.dialect
+    key = (dialect, table, columns)
+    sql = _INSERT_SQL.get(key)
+    if sql is None:
+        marks = (
+            ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+            if dialect == "postgres"
+            else ", ".join("?" for _ in columns)
+        )
+        names = ", ".join(f'"{c}"' for c in columns)
+        sql = _INSERT_SQL[key] = f'INSERT INTO "{table}" ({names}) VALUES ({marks})'
+    await conn.execute_many(sql, [list(r) for r in rows])

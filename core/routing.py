@@ -41,7 +41,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Q, Subquery
 from tortoise.transactions import in_transaction
 
-from leadwire.core import delivery, events, extensions, industries, ledger
+from leadwire.core import db, delivery, events, extensions, industries, ledger
 from leadwire.core.identity import now as utc_now
 from leadwire.core.models.identity import AccountStatus
 from leadwire.core.models.leads import Lead, LeadOrigin, MarketStatus
@@ -116,6 +116,9 @@ _VIEW_FIELDS = (
     "offer__exclusive", "offer__active", "account__status", "account__approved_at", "account__balance_minor",
     "name", "channels",
 )
+
+
+_TRACE_COLUMNS = ("lead_id", "campaign_id", "outcome", "detail", "price_minor", "decided_at")
 
 
 @dataclass
@@ -336,17 +339,14 @@ async def route_lead(lead_id: int, *, at: dt.datetime | None = None, reroute_uns
     t2 = time.perf_counter()
     result.exclusive = exclusive and bool(result.sold_to)
     result.status = MarketStatus.SOLD if result.sold_to else MarketStatus.UNSOLD
+    decided_at = utc_now()
     async with in_transaction() as conn:
-        await RoutingDecision.bulk_create(
-            [
-                RoutingDecision(
-                    lead_id=lead.id, campaign_id=c.campaign.id, outcome=c.reason, detail=c.detail[:200],
-                    price_minor=c.campaign.price_minor,
-                )
-                for c in candidates
-            ],
-            batch_size=500,
-            using_db=conn,
+        # Plain tuples: at 100,000 campaigns a lead has ~100 candidates, and one
+        # ORM object per trace row was most of the trace's cost.
+        await db.insert_rows(
+            conn, RoutingDecision._meta.db_table, _TRACE_COLUMNS,
+            [(lead.id, c.campaign.id, c.reason.value, c.detail[:200], c.campaign.price_minor, decided_at)
+             for c in candidates],
         )
         await Lead.filter(id=lead.id).using_db(conn).update(market_status=result.status)
     result.decisions = {c.campaign.id: c.reason for c in candidates}
