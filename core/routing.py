@@ -35,6 +35,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from tortoise.exceptions import IntegrityError
@@ -61,23 +62,33 @@ from leadwire.plugins.industry import filter_accepts
 _CAPS = (("daily_cap", "d"), ("weekly_cap", "w"), ("monthly_cap", "m"))
 
 
-def cap_periods(campaign: Campaign | CampaignView, at: dt.datetime) -> list[tuple[str, int]]:
-    """(period key, cap) for each cap the campaign has, in its time zone."""
-    local = at.astimezone(ZoneInfo(campaign.time_zone))
+@lru_cache(maxsize=1024)
+def _clock(at: dt.datetime, time_zone: str) -> tuple[str, int, dict[str, str]]:
+    """The campaign clock at ``at``: local "HH:MM", weekday, and the cap period
+    keys. Cached: a lead's candidates share a handful of time zones, and this
+    was computed twice per candidate."""
+    local = at.astimezone(ZoneInfo(time_zone))
     keys = {
         "d": f"d:{local.date().isoformat()}",
         "w": "w:{}-W{:02d}".format(*local.isocalendar()[:2]),
         "m": f"m:{local.year}-{local.month:02d}",
     }
-    return [(keys[k], getattr(campaign, attr)) for attr, k in _CAPS if getattr(campaign, attr) is not None]
+    return local.strftime("%H:%M"), local.weekday(), keys
+
+
+def cap_periods(campaign: Campaign | CampaignView, at: dt.datetime) -> list[tuple[str, int]]:
+    """(period key, cap) for each cap the campaign has, in its time zone."""
+    caps = [(k, getattr(campaign, attr)) for attr, k in _CAPS if getattr(campaign, attr) is not None]
+    if not caps:
+        return []
+    keys = _clock(at, campaign.time_zone)[2]
+    return [(keys[k], cap) for k, cap in caps]
 
 
 def in_schedule(campaign: Campaign | CampaignView, at: dt.datetime) -> bool:
     if not campaign.schedule:
         return True
-    local = at.astimezone(ZoneInfo(campaign.time_zone))
-    hhmm = local.strftime("%H:%M")
-    day = local.weekday()
+    hhmm, day, _ = _clock(at, campaign.time_zone)
     return any(w["day"] == day and w["start"] <= hhmm < w["end"] for w in campaign.schedule)
 
 
