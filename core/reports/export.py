@@ -154,18 +154,22 @@ async def stream_csv(viewer: Viewer, f: HistoryFilter) -> AsyncIterator[bytes]:
         last_id = ids[-1]
         sales, returns = {}, {}
         if not viewer.is_operator:
-            # The page's purchases and returns: the account's, within the page's id range (two
+            # The page's purchases and returns: the owner's, within the page's id range (two
             # index range scans; a list of 1,000 ids cost more to build than to run). Rows of
-            # leads outside the page (another user's) are only looked up by id, never written.
-            lo, hi = min(ids[0], ids[-1]), max(ids[0], ids[-1])
+            # leads outside the page are only looked up by id, never written.
+            # For a user who sees part of the account only, the range could hold many
+            # leads of others: their page's ids are listed instead.
+            if viewer.is_owner:
+                lo, hi = min(ids[0], ids[-1]), max(ids[0], ids[-1])
+                page = dict(account_id=viewer.account_id, buyer_lead_id__gte=lo, buyer_lead_id__lte=hi)
+            else:
+                page = dict(account_id=viewer.account_id, buyer_lead_id__in=ids)
             sales = {
                 s[0]: s
-                for s in await LeadSale.filter(account_id=viewer.account_id, buyer_lead_id__gte=lo,
-                                               buyer_lead_id__lte=hi).values_list(
+                for s in await LeadSale.filter(**page).values_list(
                     "buyer_lead_id", "campaign__name", "price_minor", "currency", "sold_at")
             }
-            returns = dict(await ReturnRequest.filter(account_id=viewer.account_id, buyer_lead_id__gte=lo,
-                                                      buyer_lead_id__lte=hi).values_list("buyer_lead_id", "status"))
+            returns = dict(await ReturnRequest.filter(**page).values_list("buyer_lead_id", "status"))
         buf.seek(0)
         buf.truncate()
         for (lead_id, created_at, first_name, last_name, email, phone, postal_code, city, state, origin, industry,
