@@ -15,7 +15,8 @@ from leadwire.core.errors import not_found
 from leadwire.core.ledger import MARKET_CURRENCY
 from leadwire.core.models.marketplace import Campaign, RoutingDecision
 from leadwire.core.reports.common import MAX_SERIES_DAYS, check_period, day_bucket, day_starts
-from leadwire.core.reports.dashboard import MISSED, visible_sales
+from leadwire.core.access import visible_sales
+from leadwire.core.reports.dashboard import MISSED
 
 
 @dataclass

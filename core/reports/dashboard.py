@@ -10,36 +10,25 @@ import datetime as dt
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from tortoise.expressions import Q, Subquery
+from tortoise.expressions import Q
 from tortoise.functions import Count, Sum
 
 from leadwire.core import access
-from leadwire.core.access import Viewer
+from leadwire.core.access import Viewer, visible_sales
 from leadwire.core.campaigns import visible_campaigns
 from leadwire.core.errors import DomainError, ErrorCode, Forbidden
 from leadwire.core.identity import now
 from leadwire.core.ledger import MARKET_CURRENCY
-from leadwire.core.models.delivery import Delivery, DeliveryStatus
+from leadwire.core.models.delivery import DeliveryStatus
 from leadwire.core.models.identity import Account, LeadSource
-from leadwire.core.models.leads import Lead, MarketStatus
-from leadwire.core.models.marketplace import CampaignStatus, CapCounter, Industry, LeadSale, RoutingDecision, RoutingOutcome
+from leadwire.core.models.leads import MarketStatus
+from leadwire.core.models.marketplace import CampaignStatus, CapCounter, Industry, RoutingDecision, RoutingOutcome
 from leadwire.core.models.money import AutoCharge
-from leadwire.core.models.returns import ReturnRequest, ReturnStatus
+from leadwire.core.models.returns import ReturnStatus
 from leadwire.core.reports.common import DEFAULT_KIND, KIND_FIELD, check_period, local_day_bounds
 from leadwire.core.routing import in_schedule
 
 MISSED = [o for o in RoutingOutcome if o != RoutingOutcome.SOLD]
-
-
-def visible_sales(viewer: Viewer):
-    """Sales of leads the viewer sees: the whole account for its owner, the
-    subtree's leads for a manager or rep, every sale for operator staff."""
-    if viewer.is_operator:
-        return LeadSale.all()
-    qs = LeadSale.filter(account_id=viewer.account_id)
-    if viewer.is_owner:
-        return qs
-    return qs.filter(buyer_lead_id__in=Subquery(access.visible_leads(viewer).values("id")))
 
 
 @dataclass
@@ -246,19 +235,19 @@ async def operator_dashboard(viewer: Viewer, *, start: dt.date, end: dt.date) ->
         else:
             row.pending += n
 
-    sales = LeadSale.filter(sold_at__gte=lo, sold_at__lt=hi)
+    sales = visible_sales(viewer).filter(sold_at__gte=lo, sold_at__lt=hi)
     per_partner = await sales.group_by("account_id").annotate(n=Count("id"), v=Sum("price_minor")).values_list(
         "account_id", "n", "v")
-    returned = await ReturnRequest.filter(requested_at__gte=lo, requested_at__lt=hi).group_by(
+    returned = await access.visible_returns(viewer).filter(requested_at__gte=lo, requested_at__lt=hi).group_by(
         "account_id", "status").annotate(n=Count("id")).values_list("account_id", "status", "n")
     ids = {a for a, _, _ in per_partner} | {a for a, _, _ in returned}
     accounts = {a.id: a for a in await Account.filter(id__in=ids)} if ids else {}
     partners = {a: PartnerReturns(accounts[a], n, int(v or 0)) for a, n, v in per_partner}
     for a, status, n in returned:
         partners.setdefault(a, PartnerReturns(accounts[a], 0, 0)).returns[str(getattr(status, "value", status))] = n
-    failed = dict(await Delivery.filter(status=DeliveryStatus.FAILED, created_at__gte=lo, created_at__lt=hi)
+    failed = dict(await access.visible_deliveries(viewer).filter(status=DeliveryStatus.FAILED, created_at__gte=lo, created_at__lt=hi)
                   .group_by("channel").annotate(n=Count("id")).values_list("channel", "n"))
-    retrying = await Delivery.filter(status=DeliveryStatus.PENDING, attempts__gt=0).count()
+    retrying = await access.visible_deliveries(viewer).filter(status=DeliveryStatus.PENDING, attempts__gt=0).count()
     return OperatorDashboard(
         time_zone=viewer.time_zone, start=start, end=end, currency=MARKET_CURRENCY,
         supply=sorted(supply.values(), key=lambda s: (-s.received, s.industry.name if s.industry else "",
