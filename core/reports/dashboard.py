@@ -103,9 +103,10 @@ async def partner_dashboard(viewer: Viewer, *, window_days: int = 30, at: dt.dat
 
     sales = visible_sales(viewer).filter(sold_at__gte=since, sold_at__lte=at)
     agg = await sales.annotate(
-        n_day=Count("id", _filter=Q(sold_at__gte=day)), v_day=Sum("price_minor", _filter=Q(sold_at__gte=day)),
-        n_week=Count("id", _filter=Q(sold_at__gte=week)), v_week=Sum("price_minor", _filter=Q(sold_at__gte=week)),
-        n_month=Count("id", _filter=Q(sold_at__gte=month)), v_month=Sum("price_minor", _filter=Q(sold_at__gte=month)),
+        # Counting sold_at, not id: the (account_id, sold_at, price_minor) index then answers alone.
+        n_day=Count("sold_at", _filter=Q(sold_at__gte=day)), v_day=Sum("price_minor", _filter=Q(sold_at__gte=day)),
+        n_week=Count("sold_at", _filter=Q(sold_at__gte=week)), v_week=Sum("price_minor", _filter=Q(sold_at__gte=week)),
+        n_month=Count("sold_at", _filter=Q(sold_at__gte=month)), v_month=Sum("price_minor", _filter=Q(sold_at__gte=month)),
     ).values("n_day", "v_day", "n_week", "v_week", "n_month", "v_month")
     a = agg[0] if agg else {}
     p = lambda k: Period(int(a.get(f"n_{k}") or 0), int(a.get(f"v_{k}") or 0))  # noqa: E731
@@ -155,7 +156,7 @@ async def partner_dashboard(viewer: Viewer, *, window_days: int = 30, at: dt.dat
             (str(getattr(o, "value", o)), n)
             for o, n in await RoutingDecision.filter(
                 campaign_id__in=list(keys), decided_at__gte=window_start, outcome__in=MISSED
-            ).group_by("outcome").annotate(n=Count("id")).values_list("outcome", "n")
+            ).group_by("outcome").annotate(n=Count("decided_at")).values_list("outcome", "n")
         ]
         missed.sort(key=lambda r: (-r[1], r[0]))
     auto = await AutoCharge.get_or_none(account_id=viewer.account_id) if access.can_see_money(viewer, viewer.account_id) else None
