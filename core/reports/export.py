@@ -56,6 +56,8 @@ class ClaimRefused(Exception):
 
 async def create_export(viewer: Viewer, f: HistoryFilter, fmt: ExportFormat = ExportFormat.CSV) -> tuple[str, ReportExport]:
     history_queryset(viewer, f)  # refuses a bad filter now, not when the link is used
+    # The user's old links go (used or not, they are dead), so the table stays small.
+    await ReportExport.filter(membership_id=viewer.membership_id, expires_at__lt=now()).delete()
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = await ReportExport.create(
         token_hash=token_hash(token), membership_id=viewer.membership_id, format=fmt.value, lead_filter=f.to_json(),
