@@ -15,6 +15,7 @@ from strawberry import relay
 from zoneinfo import ZoneInfo
 
 from leadwire.core import campaigns, routing
+from leadwire.core.models.identity import LeadSource
 from leadwire.core.models.leads import Lead, LeadOrigin
 from leadwire.core.models.marketplace import LeadSale
 from leadwire.core.models.reports import ReportExport
@@ -138,7 +139,10 @@ async def test_every_history_filter(world):
     assert set(await history_ids(c, {"returnStatuses": ["NONE"]})) == {w.sold[1], w.mine.id, w.manager_lead.id}
     assert await history_ids(c, {"returnStatuses": ["APPROVED"]}) == []
 
-    source_ids = {l.source_id for l in await Lead.filter(account_id=w.m.operator_account.id)}
+    source = await LeadSource.create(account_id=w.m.operator_account.id, name="Quote site")
+    marketplace_lead = await Lead.filter(account_id=w.m.operator_account.id).order_by("id").first()
+    await Lead.filter(id=marketplace_lead.id).update(source_id=source.id)
+    assert await history_ids(w.c_operator, {"sourceIds": [gid("LeadSource", source.id)]}) == [marketplace_lead.id]
     assert await history_ids(w.c_operator, {"sourceIds": [gid("LeadSource", 999999)]}) == []
     assert await history_ids(w.c_operator, {"marketStatuses": ["SOLD"]}) == [
         i for i in await history_ids(w.c_operator) if (await Lead.get(id=i)).market_status == "sold"]
@@ -208,6 +212,15 @@ async def test_export_link_works_once_for_its_user_and_neutralises_formulas(worl
     assert sold["campaign"] == w.campaign.name and sold["price_minor"] == "2500" and sold["industry"] == "Moving"
     assert (await download(w.c_manager, url)).status_code == 410  # once only
 
+    # The owner's file: every lead of the account, purchases and returns included.
+    await request_return(w.owner, w.sold[1], "no_working_phone")
+    url = (await w.c_owner.data(EXPORT, {"i": {}}))["createLeadExport"]["export"]["url"]
+    rows = {int(x["id"]): x for x in csv.DictReader(io.StringIO((await download(w.c_owner, url)).content.decode("utf-8-sig")))}
+    assert set(rows) == {w.sold[0], w.sold[1], w.mine.id, w.manager_lead.id}
+    assert [rows[i]["campaign"] for i in w.sold] == [w.campaign.name] * 2
+    assert [rows[i]["return_status"] for i in w.sold] == ["", "pending"]
+    assert rows[w.mine.id]["campaign"] == "" and rows[w.mine.id]["status"] == "open"
+
     expired = (await w.c_rep.data(EXPORT, {"i": {}}))["createLeadExport"]["export"]["url"]
     await ReportExport.all().update(expires_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1))
     gone = await download(w.c_rep, expired)
@@ -220,7 +233,7 @@ async def test_export_link_works_once_for_its_user_and_neutralises_formulas(worl
     refused = (await w.c_owner.data(EXPORT, {"i": {"filter": {"states": ["Ohio"], "from": "2026-02-01", "to": "2026-01-01"}}}))
     assert sorted((e["field"], e["code"]) for e in refused["createLeadExport"]["userErrors"]) == [
         ("filter.states.0", "INVALID"), ("filter.to", "INVALID")]
-    assert await ReportExport.all().count() == 2  # the refused ones wrote nothing
+    assert await ReportExport.all().count() == 3  # the refused ones wrote nothing
 
 
 async def test_the_export_checks_visibility_when_it_runs(world):
@@ -427,3 +440,24 @@ async def test_the_header_goes_out_before_any_row_is_read(db, caplog):
     assert first.decode("utf-8-sig").strip() == ",".join(COLUMNS)
     assert not [r for r in caplog.records if r.name == "tortoise.db_client"]
     await stream.aclose()
+
+
+async def test_day_buckets_follow_the_local_calendar_across_daylight_saving(db):
+    from tortoise.functions import Count
+
+    from leadwire.core.reports.common import day_bucket, day_starts
+    from factories import make_account
+
+    account, _ = await make_account("Clock Co")
+    tz = ZoneInfo("America/New_York")
+    start = dt.date(2026, 10, 10)  # daylight saving ends on 1 November 2026 in New York
+    days = 40
+    for i in range(days):
+        for hh, mm in ((0, 30), (23, 30)):
+            at = dt.datetime.combine(start + dt.timedelta(days=i), dt.time(hh, mm), tzinfo=tz)
+            lead = await make_lead(account.id)
+            await Lead.filter(id=lead.id).update(created_at=at.astimezone(dt.timezone.utc))
+    bounds = day_starts(start, start + dt.timedelta(days=days - 1), "America/New_York")
+    rows = await Lead.filter(account_id=account.id, created_at__gte=bounds[0], created_at__lt=bounds[-1]).annotate(
+        d=day_bucket("created_at", bounds)).group_by("d").annotate(n=Count("id")).values("d", "n")
+    assert sorted((r["d"], r["n"]) for r in rows) == [(i, 2) for i in range(days)]

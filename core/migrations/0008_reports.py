@@ -32,8 +32,35 @@ class Migration(migrations.Migration):
             name='stage_entered_at',
             field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
         ),
+        ops.RemoveIndex(
+            model_name='LeadSale',
+            name=None,
+            fields=['account_id', 'sold_at'],
+        ),
+        ops.RemoveIndex(
+            model_name='LeadSale',
+            name=None,
+            fields=['campaign_id', 'sold_at'],
+        ),
+        ops.AddIndex(
+            model_name='LeadSale',
+            index=Index(fields=['account_id', 'sold_at', 'price_minor']),
+        ),
+        ops.AddIndex(
+            model_name='LeadSale',
+            index=Index(fields=['campaign_id', 'sold_at', 'price_minor']),
+        ),
         ops.AddIndex(
             model_name='ReturnRequest',
             index=Index(fields=['buyer_lead_id']),
+        ),
+        ops.RemoveIndex(
+            model_name='RoutingDecision',
+            name=None,
+            fields=['campaign_id', 'decided_at'],
+        ),
+        ops.AddIndex(
+            model_name='RoutingDecision',
+            index=Index(fields=['campaign_id', 'decided_at', 'outcome']),
         ),
     ]

@@ -225,7 +225,7 @@ class CampaignDay:
     day: dt.date
     lead_count: int
     spend: Money
-    returned: int = strawberry.field(description="Leads bought that day since asked to return.")
+    returned: int = strawberry.field(description="Returns asked that day (of leads the campaign bought).")
     missed: int
 
 
@@ -238,7 +238,7 @@ class CampaignPerformance:
     lead_count: int
     spend: Money
     average_price: Money | None
-    returns: list[StatusCount] = strawberry.field(description="Returns of the leads bought in the period, by status.")
+    returns: list[StatusCount] = strawberry.field(description="Returns asked in the period of leads it bought, by status.")
     missed: list[MissedReason]
     days: list[CampaignDay]
 
