@@ -17,8 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import platform
 import statistics
 import sys
 import threading
@@ -33,7 +31,7 @@ RESULTS = HERE / "results"
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))
 
-from intake_bench import free_port, spawn, stop, wait_http  # noqa: E402
+from common import free_port, leadwire_env, machine, spawn, stop, wait_http  # noqa: E402
 
 DASHBOARD = """{ partnerDashboard { balance { amountMinor } autoCharge { enabled state }
   today { leadCount spend { amountMinor } } thisWeek { leadCount spend { amountMinor } }
@@ -196,9 +194,7 @@ async def run(args) -> dict:
     url = args.postgres.replace("{}", "report_{}").format(uuid.uuid4().hex[:8])
     seeded = await seed(url, args.leads)
     print("seeded", args.leads, "leads in", round(seeded["load_seconds"]), "s", flush=True)
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("LEADWIRE_")},
-           "LEADWIRE_DATABASE_URL": url, "LEADWIRE_SECRET_KEY": "r" * 40, "LEADWIRE_ENV": "production",
-           "LEADWIRE_DB_POOL_MAX": "16"}
+    env = leadwire_env(url)
     results: dict = {"load_seconds": round(seeded["load_seconds"], 1)}
     try:
         port = free_port()
@@ -238,7 +234,7 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     results = asyncio.run(run(args))
     out = {"benchmark": "reports on PostgreSQL over HTTP", "leads": args.leads,
-           "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}",
+           "machine": machine(),
            "results": results}
     (RESULTS / "report.json").write_text(json.dumps(out, indent=2))
     print(json.dumps(out, indent=2))
