@@ -21,6 +21,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
@@ -144,10 +145,47 @@ def built_ui():
     return UI / "dist"
 
 
+def _wait_up(url: str, proc, log, what: str) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except urllib.error.HTTPError:
+            return  # it answers
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                log.seek(0)
+                pytest.fail(f"{what} did not start: {log.read()[-3000:]}", pytrace=False)
+            time.sleep(0.2)
+
+
 @pytest.fixture(scope="module")
-def server(built_ui, tmp_path_factory):
-    """`leadwire demo` then `leadwire serve` on a free port, as a user runs them."""
+def fake_stripe(tmp_path_factory):
+    """tests/fake_stripe.py on its own loopback port: the card gateway the server is configured with."""
+    work = tmp_path_factory.mktemp("fake-stripe")
+    port = _free_port()
+    code = ("import sys, uvicorn; sys.path.insert(0, %r); from fake_stripe import FakeStripe; "
+            "uvicorn.run(FakeStripe().app, host='127.0.0.1', port=%d, log_level='warning')") % (str(ROOT / "tests"), port)
+    with open(work / "stripe.log", "w+") as log:
+        proc = subprocess.Popen([sys.executable, "-c", code], stdout=log, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        _wait_up(base + "/v1/none", proc, log, "the fake Stripe")
+        yield base
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def server(built_ui, fake_stripe, tmp_path_factory):
+    """`leadwire demo` then `leadwire serve` on a free port, as a user runs them (cards through a fake Stripe)."""
+    from fake_stripe import API_KEY, PUBLISHABLE_KEY
+
     work = tmp_path_factory.mktemp("admin-ui-server")
+    (work / "plugins.toml").write_text(
+        f'[plugin.stripe_gateway]\napi_key = "{API_KEY}"\npublishable_key = "{PUBLISHABLE_KEY}"\nbase_url = "{fake_stripe}"\n'
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEADWIRE_")}
     env.update(LEADWIRE_DATABASE_URL=f"sqlite:///{work / 'leadwire.sqlite3'}", LEADWIRE_SECRET_KEY="e2e-" + "k" * 40)
     command = [sys.executable, "-m", "leadwire"]
@@ -158,17 +196,7 @@ def server(built_ui, tmp_path_factory):
         proc = subprocess.Popen(command + ["serve", "--port", str(port), "--log-level", "warning"], cwd=work, env=env,
                                 stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    proc.kill()
-                    log.seek(0)
-                    pytest.fail(f"the server did not start: {log.read()[-3000:]}", pytrace=False)
-                time.sleep(0.2)
+        _wait_up(f"{base}/healthz", proc, log, "the server")
         yield base
         proc.send_signal(signal.SIGTERM)
         try:
@@ -180,12 +208,12 @@ def server(built_ui, tmp_path_factory):
 class Api:
     """The test's own GraphQL client (cookie + CSRF), for setting the scene."""
 
-    def __init__(self, base: str, email: str):
+    def __init__(self, base: str, email: str, password: str = PASSWORD):
         import httpx
 
         self.http = httpx.Client(base_url=base, timeout=30)
         body = self.data("mutation($i: SignInInput!) { signIn(input: $i) { csrfToken userErrors { message } } }",
-                         {"i": {"email": email, "password": PASSWORD}})
+                         {"i": {"email": email, "password": password}})
         assert body["signIn"]["userErrors"] == [], body
         self.http.headers["x-csrf-token"] = body["signIn"]["csrfToken"]
 
@@ -588,3 +616,135 @@ async def test_a_person_in_two_accounts_switches_between_them(session_factory, s
     await s.heading("Partners" if "operator" in other else "Overview")
     assert await switcher.locator("option:checked").inner_text() == other
     await s.axe("after switching account")
+
+
+def _save_card(api: Api, stripe_base: str) -> None:
+    """What the card form does with Stripe.js: start a setup, confirm it at (the fake) Stripe, complete it."""
+    import httpx
+    from fake_stripe import PUBLISHABLE_KEY
+
+    started = api.data('mutation { startCardSetup(input: {gateway: "stripe"}) { setupId clientSecret userErrors { message } } }')["startCardSetup"]
+    assert started["userErrors"] == [], started
+    intent = started["clientSecret"].split("_secret_")[0]
+    r = httpx.post(f"{stripe_base}/v1/setup_intents/{intent}/confirm", headers={"Authorization": f"Bearer {PUBLISHABLE_KEY}"},
+                   data={"payment_method": "pm_card_visa", "client_secret": started["clientSecret"]})
+    assert r.status_code == 200, r.text
+    done = api.data("mutation($i: CompleteCardSetupInput!) { completeCardSetup(input: $i) { paymentMethod { label } userErrors { message } } }",
+                    {"i": {"setupId": started["setupId"]}})["completeCardSetup"]
+    assert done["userErrors"] == [] and done["paymentMethod"]["label"] == "Visa ending 4242", done
+
+
+
+
+async def test_a_new_partner_signs_up_funds_the_account_gets_a_lead_live_and_returns_it(session_factory, server, fake_stripe, screenshots):
+    s = await session_factory()
+    page = s.page
+    email = f"owner.{uuid.uuid4().hex[:6]}@hudsonvan.example"
+    password = "hudson-van-lines-2026"
+    await s.goto("/signup")
+    await s.heading("Become a partner")
+    await s.axe("sign up")
+    await page.get_by_label("Company name").fill("Hudson Van Lines")
+    await page.get_by_label("Your name").fill("Hana Hudson")
+    await page.get_by_label("E-mail").fill(email)
+    await page.get_by_label("Password").fill(password)
+    await page.get_by_role("button", name="Create account").click()
+    await s.heading("Overview")
+
+    # The operator approves the new partner (the operator screens are tested elsewhere).
+    partner = Api(server, email, password)
+    account_id = partner.data("{ viewer { account { id } } }")["viewer"]["account"]["id"]
+    operator = Api(server, OPERATOR)
+    approved = operator.data("mutation($i: AccountIdInput!) { approvePartner(input: $i) { userErrors { message } } }",
+                             {"i": {"accountId": account_id}})["approvePartner"]
+    assert approved["userErrors"] == []
+
+    # Activate an offer; ZIP + radius around Manhattan; every day, all day.
+    await s.nav("Lead Deals")
+    await page.get_by_label("Industry").select_option(label="Moving")
+    await page.get_by_label("Product (category)").select_option(label="Long-distance moving")
+    await page.get_by_role("button", name="Search").click()
+    await page.get_by_role("row").filter(has_text="Shared long-distance move").get_by_role("button", name="Activate").click()
+    await s.heading("Long-distance moving — Shared long-distance move")
+    await page.get_by_label("ZIP + radius").check()
+    await page.get_by_label("Centre ZIP").fill("10001")
+    await page.get_by_label("Radius (miles)").fill("25")
+    await page.get_by_role("button", name="Save filter").click()
+    await page.get_by_text("Filter saved.").wait_for()
+    await page.get_by_role("link", name="Schedule").click()
+    await page.get_by_label("Only during these hours").check()
+    await page.get_by_role("button", name="Every day, all day").click()
+    await page.get_by_role("button", name="Save schedule").click()
+    await page.get_by_text("Schedule and caps saved.").wait_for()
+
+    # Funds: a card saved (the card form's part, through the API), then Add funds in the UI.
+    _save_card(partner, fake_stripe)
+    await s.nav("Funds")
+    await page.get_by_role("region", name="Cards on file").get_by_text("Visa ending 4242 · expires").wait_for()
+    await page.get_by_label("Amount (USD)").fill("5")
+    await page.get_by_role("button", name="Add funds").click()
+    error = page.locator("#f-amountMinor-error")
+    await error.wait_for()
+    assert await page.get_by_label("Amount (USD)").get_attribute("aria-invalid") == "true"
+    await page.get_by_label("Amount (USD)").fill("100.00")
+    await page.get_by_role("button", name="Add funds").click()
+    await page.get_by_text("$100.00 added.").wait_for()
+    await page.locator(".stat-value", has_text="$100.00").first.wait_for()
+    ledger = page.get_by_role("region", name="Ledger entries")
+    await ledger.get_by_text("Deposit").wait_for()
+    await s.axe("funds")
+    await s.shot(screenshots, "funds")
+
+    # The live feed: a lead in the radius arrives while the page is open.
+    await s.nav("Live feed")
+    await page.get_by_text("Live: new leads appear here").wait_for()
+    key = _source_key(operator)
+    first, last = "Theo", f"Lindqvist{uuid.uuid4().hex[:6]}"
+    submitted = operator.data(
+        """mutation($i: SubmitLeadInput!) { submitLead(input: $i) { status userErrors { field message } } }""",
+        {"i": {"productId": _product_id(operator, "Long-distance moving"), "firstName": first, "lastName": last,
+               "phone": f"+1212555{uuid.uuid4().int % 10000:04d}", "postalCode": "10001", "email": "theo@example.com",
+               "consent": {"text": "I agree to be contacted about my move."},
+               "data": {"from_zip": "10001", "to_zip": "60601", "move_date": (dt.date.today() + dt.timedelta(days=20)).isoformat(),
+                        "move_size": "2_bedrooms"}}},
+        headers={"authorization": f"Bearer {key}"},
+    )["submitLead"]
+    assert submitted["userErrors"] == [] and submitted["status"] == "SOLD", submitted
+    item = page.locator("ol.feed li").filter(has_text=f"{first} {last}")
+    await item.wait_for(timeout=10_000)
+
+    # Return it from its page: the window is shown, the reason is required.
+    await item.get_by_role("link", name=f"{first} {last}").click()
+    await s.heading(f"{first} {last}")
+    ret = page.get_by_role("region", name="Return")
+    assert "You can return it until" in await ret.inner_text()
+    await ret.get_by_role("button", name="Request a return").click()
+    await page.locator("#f-reason-error").wait_for()
+    await ret.get_by_label("Reason").select_option(label="No working phone number")
+    await ret.get_by_label("Note (optional)").fill("The number is disconnected.")
+    await ret.get_by_role("button", name="Request a return").click()
+    await ret.get_by_text("You asked to return it").wait_for()
+    assert "Pending" in await ret.inner_text()
+    await s.axe("lead detail with a return")
+    await s.nav("Returns")
+    row = page.get_by_role("row").filter(has_text=f"{first} {last}")
+    await row.wait_for()
+    assert "Pending" in await row.inner_text() and "$32.00" in await row.inner_text()
+    await s.axe("returns")
+
+    # The operator approves it from the review queue; the partner gets the price back as credits.
+    o = await session_factory()
+    await o.sign_in(OPERATOR)
+    await o.nav("Return review")
+    request = o.page.locator("li.return-item").filter(has_text=f"{first} {last}")
+    await request.wait_for()
+    assert "Hudson Van Lines" in await request.inner_text() and "due" in await request.inner_text()
+    await o.axe("return review")
+    await o.shot(screenshots, "operator-return-review")
+    await request.get_by_role("button", name=f"Approve the return of {first} {last}").click()
+    await request.get_by_text("Approved: the price was credited.").wait_for()
+
+    await s.nav("Funds")
+    await page.get_by_role("region", name="Ledger entries").get_by_text("Return credit").wait_for()
+    await s.nav("Returns")
+    assert "Approved" in await page.get_by_role("row").filter(has_text=f"{first} {last}").inner_text()

@@ -12,6 +12,8 @@ import { CampaignPage, Campaigns } from "./screens/campaigns";
 import { Catalogue } from "./screens/catalogue";
 import { Deals } from "./screens/deals";
 import { Deliveries } from "./screens/deliveries";
+import { Funds } from "./screens/funds";
+import { Returns } from "./screens/returns";
 import { LiveFeed } from "./screens/feed";
 import { LeadPage, Leads } from "./screens/leads";
 import { Overview } from "./screens/overview";
@@ -57,6 +59,8 @@ const PARTNER_NAV: NavItem[] = [
   { to: "/leads", label: "Leads" },
   { to: "/deals", label: "Lead Deals" },
   { to: "/campaigns", label: "Campaigns" },
+  { to: "/funds", label: "Funds" },
+  { to: "/returns", label: "Returns" },
   { to: "/deliveries", label: "Deliveries" },
   { to: "/users", label: "Users" },
   { to: "/account", label: "Company" },
@@ -68,6 +72,7 @@ const OPERATOR_NAV: NavItem[] = [
   { to: "/", label: "Partners" },
   { to: "/catalogue", label: "Catalogue" },
   { to: "/leads", label: "Leads" },
+  { to: "/returns", label: "Return review" },
   { to: "/feed", label: "Live feed" },
   { to: "/campaigns", label: "Campaigns" },
   { to: "/deliveries", label: "Deliveries" },
@@ -85,6 +90,7 @@ const COMMON_ROUTES: Route[] = [
   { pattern: "/campaigns", render: () => <Campaigns /> },
   { pattern: "/campaigns/:id/:tab?", render: (p) => <CampaignPage id={p.id} tab={p.tab ?? "global"} /> },
   { pattern: "/deliveries", render: () => <Deliveries /> },
+  { pattern: "/returns", render: () => <Returns /> },
   { pattern: "/users", render: () => <Users /> },
   { pattern: "/users/:id", render: (p) => <UserPage id={p.id} /> },
   { pattern: "/tokens", render: () => <Tokens /> },
@@ -95,6 +101,7 @@ const COMMON_ROUTES: Route[] = [
 const PARTNER_ROUTES: Route[] = [
   { pattern: "/", render: () => <Overview /> },
   { pattern: "/deals", render: () => <Deals /> },
+  { pattern: "/funds", render: () => <Funds /> },
   ...COMMON_ROUTES,
 ];
 

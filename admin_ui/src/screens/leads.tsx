@@ -9,6 +9,7 @@ import { idPath, Link, navigate, usePath } from "../router";
 import { useSession } from "../session";
 import { Badge, ErrorBox, LoadMore, Loading, Money, Notice, PageTitle, Section, TableWrap, Time } from "../ui/common";
 import { ErrorSummary } from "../ui/forms";
+import { LeadReturn } from "./returns";
 import { DeliveryCard } from "./deliveries";
 
 const LeadsDoc = graphql(`
@@ -350,6 +351,7 @@ export function LeadPage({ id }: { id: string }) {
           </p>
         </Section>
       )}
+      {lead.sale && !isOperator && <LeadReturn leadId={lead.id} />}
       {lead.routingTrace && (
         <Section title="Routing trace" id="trace-h">
           {lead.routingTrace.length === 0 ? (

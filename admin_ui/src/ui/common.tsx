@@ -123,3 +123,13 @@ export function OneTimeSecret({ label, value }: { label: string; value: string }
     </div>
   );
 }
+
+/** One figure of a dashboard row (inside a `.stat-grid`). */
+export function Stat({ label, children }: { label: ComponentChildren; children: ComponentChildren }) {
+  return (
+    <div class="stat card">
+      <h2>{label}</h2>
+      <p class="stat-value">{children}</p>
+    </div>
+  );
+}

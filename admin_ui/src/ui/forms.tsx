@@ -77,6 +77,36 @@ function describedBy(id: string, hint: unknown, errs: UserError[]): string | und
   return ids || undefined;
 }
 
+/** The wrapper every field shares: label, hint, the errors for its name, then the control. */
+function FieldShell({
+  id,
+  label,
+  hint,
+  errs,
+  cls,
+  children,
+}: {
+  id: string;
+  label: ComponentChildren;
+  hint?: ComponentChildren;
+  errs: UserError[];
+  cls?: string;
+  children: ComponentChildren;
+}) {
+  return (
+    <div class={`field ${cls ?? ""} ${errs.length ? "has-error" : ""}`}>
+      <label for={id}>{label}</label>
+      {hint && (
+        <p class="hint" id={`${id}-hint`}>
+          {hint}
+        </p>
+      )}
+      <FieldErrors id={id} errors={errs} />
+      {children}
+    </div>
+  );
+}
+
 export function TextField({
   name,
   label,
@@ -91,14 +121,7 @@ export function TextField({
   const id = fieldId(name);
   const errs = errorsFor(errors, name);
   return (
-    <div class={`field ${cls ?? ""} ${errs.length ? "has-error" : ""}`}>
-      <label for={id}>{label}</label>
-      {hint && (
-        <p class="hint" id={`${id}-hint`}>
-          {hint}
-        </p>
-      )}
-      <FieldErrors id={id} errors={errs} />
+    <FieldShell id={id} label={label} hint={hint} errs={errs} cls={cls}>
       <input
         {...input}
         // One input component for every text-like type (preact's types want a single literal).
@@ -110,7 +133,7 @@ export function TextField({
         aria-invalid={errs.length ? "true" : undefined}
         aria-describedby={describedBy(id, hint, errs)}
       />
-    </div>
+    </FieldShell>
   );
 }
 
@@ -128,14 +151,7 @@ export function TextAreaField({
   const id = fieldId(name);
   const errs = errorsFor(errors, name);
   return (
-    <div class={`field ${cls ?? ""} ${errs.length ? "has-error" : ""}`}>
-      <label for={id}>{label}</label>
-      {hint && (
-        <p class="hint" id={`${id}-hint`}>
-          {hint}
-        </p>
-      )}
-      <FieldErrors id={id} errors={errs} />
+    <FieldShell id={id} label={label} hint={hint} errs={errs} cls={cls}>
       <textarea
         {...rest}
         id={id}
@@ -146,7 +162,7 @@ export function TextAreaField({
         aria-invalid={errs.length ? "true" : undefined}
         aria-describedby={describedBy(id, hint, errs)}
       />
-    </div>
+    </FieldShell>
   );
 }
 
@@ -171,14 +187,7 @@ export function SelectField({
   const id = fieldId(name);
   const errs = errorsFor(errors, name);
   return (
-    <div class={`field ${cls ?? ""} ${errs.length ? "has-error" : ""}`}>
-      <label for={id}>{label}</label>
-      {hint && (
-        <p class="hint" id={`${id}-hint`}>
-          {hint}
-        </p>
-      )}
-      <FieldErrors id={id} errors={errs} />
+    <FieldShell id={id} label={label} hint={hint} errs={errs} cls={cls}>
       <select
         id={id}
         name={name}
@@ -195,7 +204,7 @@ export function SelectField({
           </option>
         ))}
       </select>
-    </div>
+    </FieldShell>
   );
 }
 
