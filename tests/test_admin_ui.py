@@ -748,3 +748,49 @@ async def test_a_new_partner_signs_up_funds_the_account_gets_a_lead_live_and_ret
     await page.get_by_role("region", name="Ledger entries").get_by_text("Return credit").wait_for()
     await s.nav("Returns")
     assert "Approved" in await page.get_by_role("row").filter(has_text=f"{first} {last}").inner_text()
+
+
+async def test_owner_works_the_pipeline_by_dragging_and_by_keyboard(session_factory, server, screenshots):
+    s = await session_factory()
+    page = s.page
+    await s.sign_in(OWNER)
+    await s.nav("Pipeline")
+    new_col = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name="New Lead"))
+    opp_col = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name="Opportunity"))
+    card = new_col.locator("li.lead-card").first
+    await card.wait_for()
+    name = await card.get_by_role("link").first.inner_text()
+    href = await card.get_by_role("link").first.get_attribute("href")
+    mine = page.locator("li.lead-card").filter(has=page.locator(f'a[href="{href}"]'))
+    await s.axe("pipeline")
+    await s.shot(screenshots, "pipeline")
+
+    # Dragged to Opportunity without the compulsory answer: refused, with the question named.
+    await card.drag_to(opp_col.get_by_role("heading", name="Opportunity"))
+    summary = page.locator(".error-summary")
+    await summary.wait_for()
+    assert name in await summary.inner_text() and "decision maker" in await summary.inner_text()
+
+    # Answer it on the lead's page, then move it there with the keyboard ("Move to" list).
+    await page.locator(f'a[href="{href}"]').click()
+    await s.heading(name)
+    await page.get_by_label("Is the decision maker on the call?").select_option(label="Yes")
+    await page.get_by_role("button", name="Save answers").click()
+    await page.get_by_text("Answers saved.").wait_for()
+    await s.nav("Pipeline")
+    await mine.get_by_label(f"Move {name} to").select_option(label="Opportunity")
+    await opp_col.locator("li.lead-card").filter(has=page.locator(f'a[href="{href}"]')).wait_for()
+
+    # Lost needs a reason: the error sits at the reason's field.
+    card = mine
+    await card.get_by_label(f"Move {name} to").select_option(label="Sale/Lost: lost…")
+    await card.get_by_role("button", name="Mark lost").click()
+    reason = card.get_by_label("Why was it lost?")
+    await page.wait_for_function("() => document.querySelector('[aria-invalid=true]')")
+    assert await reason.get_attribute("aria-invalid") == "true"
+    await reason.select_option(label="No immediate need")
+    await card.get_by_role("button", name="Mark lost").click()
+    closing = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name="Sale/Lost"))
+    lost = closing.locator("li.lead-card").filter(has=page.locator(f'a[href="{href}"]'))
+    await lost.wait_for()
+    assert "Lost" in await lost.inner_text() and "No immediate need" in await lost.inner_text()

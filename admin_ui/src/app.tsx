@@ -13,6 +13,7 @@ import { Catalogue } from "./screens/catalogue";
 import { Deals } from "./screens/deals";
 import { Deliveries } from "./screens/deliveries";
 import { Funds } from "./screens/funds";
+import { Pipeline } from "./screens/pipeline";
 import { Returns } from "./screens/returns";
 import { LiveFeed } from "./screens/feed";
 import { LeadPage, Leads } from "./screens/leads";
@@ -57,6 +58,7 @@ const PARTNER_NAV: NavItem[] = [
   { to: "/", label: "Overview" },
   { to: "/feed", label: "Live feed" },
   { to: "/leads", label: "Leads" },
+  { to: "/pipeline", label: "Pipeline" },
   { to: "/deals", label: "Lead Deals" },
   { to: "/campaigns", label: "Campaigns" },
   { to: "/funds", label: "Funds" },
@@ -102,6 +104,7 @@ const PARTNER_ROUTES: Route[] = [
   { pattern: "/", render: () => <Overview /> },
   { pattern: "/deals", render: () => <Deals /> },
   { pattern: "/funds", render: () => <Funds /> },
+  { pattern: "/pipeline", render: () => <Pipeline /> },
   ...COMMON_ROUTES,
 ];
 

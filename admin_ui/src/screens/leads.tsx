@@ -9,6 +9,7 @@ import { idPath, Link, navigate, usePath } from "../router";
 import { useSession } from "../session";
 import { Badge, ErrorBox, LoadMore, Loading, Money, Notice, PageTitle, Section, TableWrap, Time } from "../ui/common";
 import { ErrorSummary } from "../ui/forms";
+import { LeadWork } from "./pipeline";
 import { LeadReturn } from "./returns";
 import { DeliveryCard } from "./deliveries";
 
@@ -351,6 +352,7 @@ export function LeadPage({ id }: { id: string }) {
           </p>
         </Section>
       )}
+      {!isOperator && <LeadWork leadId={lead.id} />}
       {lead.sale && !isOperator && <LeadReturn leadId={lead.id} />}
       {lead.routingTrace && (
         <Section title="Routing trace" id="trace-h">

@@ -9,7 +9,7 @@ import { useForm, usePaged, useQuery } from "../hooks";
 import { idPath, Link } from "../router";
 import { useSession } from "../session";
 import { Badge, ErrorBox, LoadMore, Money, Notice, PageTitle, Section, TableWrap, Time } from "../ui/common";
-import { CheckField, ErrorSummary, OtherErrors, SelectField, Submit, TextAreaField } from "../ui/forms";
+import { CheckField, ErrorSummary, OtherErrors, renameErrors, SelectField, Submit, TextAreaField } from "../ui/forms";
 
 export const REASONS: Record<ReturnReason, string> = {
   NO_WORKING_PHONE: "No working phone number",
@@ -333,7 +333,7 @@ function ReviewItem({ item: r, onDone }: { item: Item; onDone: () => Promise<voi
               rows={2}
               value={note}
               onValue={setNote}
-              errors={form.errors.map((e) => (e.field === "note" ? { ...e, field: `note-${r.id}` } : e))}
+              errors={renameErrors(form.errors, { note: `note-${r.id}` })}
             />
             <OtherErrors errors={form.errors} shown={["note"]} />
             <div class="button-row">

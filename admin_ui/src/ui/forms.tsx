@@ -12,6 +12,11 @@ export function errorsFor(errors: UserError[], name: string): UserError[] {
   return errors.filter((e) => e.field === name);
 }
 
+/** The same errors under other field names (several forms of one kind on a page: `stageId` -> `move-<lead>`). */
+export function renameErrors(errors: UserError[], names: Record<string, string>): UserError[] {
+  return errors.map((e) => (e.field && names[e.field] ? { ...e, field: names[e.field] } : e));
+}
+
 export function ErrorSummary({ errors, title = "Please correct the following" }: { errors: UserError[]; title?: string }) {
   const ref = useRef<HTMLDivElement>(null);
   useEffect(() => {
