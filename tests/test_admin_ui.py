@@ -794,3 +794,66 @@ async def test_owner_works_the_pipeline_by_dragging_and_by_keyboard(session_fact
     lost = closing.locator("li.lead-card").filter(has=page.locator(f'a[href="{href}"]'))
     await lost.wait_for()
     assert "Lost" in await lost.inner_text() and "No immediate need" in await lost.inner_text()
+
+
+async def test_owner_sets_up_the_workspace_imports_a_file_and_edits_the_registration_page(session_factory, server, screenshots, tmp_path):
+    s = await session_factory()
+    page = s.page
+    await s.sign_in(OWNER)
+    await s.nav("Workspace set-up")
+    await page.get_by_role("heading", name="Assignment rules").wait_for()
+    await s.axe("workspace set-up")
+    await s.shot(screenshots, "workspace-setup")
+
+    # A rule with nobody to give leads to: the error is at the users' field.
+    await page.get_by_label("Rule name").fill("Ohio, least busy")
+    await page.get_by_label("How").select_option(label="Least busy")
+    await page.get_by_label("When the state is (e.g. MI, OH)").fill("OH")
+    await page.get_by_role("button", name="Add rule").click()
+    await page.locator("#f-userIds-error").wait_for()
+    await page.get_by_label("Marcus Reed").check()
+    await page.get_by_role("button", name="Add rule").click()
+    await page.get_by_text("Rule added.").wait_for()
+    await page.locator("ol.rules li").filter(has_text="Ohio, least busy").wait_for()
+    await page.get_by_label("New lost reason").fill("Moved on their own")
+    await page.get_by_role("button", name="Add reason").click()
+    await page.locator("ul.cards li").filter(has_text="Moved on their own").wait_for()
+
+    # Import a CSV: upload, map, the check runs with its progress, then the import.
+    csv = tmp_path / "leads.csv"
+    rows = ["Name,E-mail,Phone,Zip,Budget"] + [f"Person {i},person{i}.{uuid.uuid4().hex[:4]}@example.com,+1313555{1000 + i},48201,{i * 100}" for i in range(40)]
+    rows.append("No Contact,,,48201,5")  # a row with neither phone nor e-mail
+    csv.write_text("\n".join(rows) + "\n")
+    await s.goto("/import")
+    await s.heading("Import leads")
+    await s.axe("import")
+    await page.get_by_role("button", name="Upload").click()
+    await page.locator("#f-file-error").wait_for()
+    await page.get_by_label("CSV file", exact=True).set_input_files(str(csv))
+    await page.get_by_role("button", name="Upload").click()
+    await s.heading("leads.csv")
+    await page.get_by_label("Column “Name”").select_option("full_name")
+    await page.get_by_label("Column “Budget”").select_option("data.budget")
+    await page.get_by_role("button", name="Check the rows").click()
+    await page.get_by_role("button", name="Import the leads").wait_for(timeout=30_000)
+    assert "1 rows with errors" in await page.get_by_role("region", name="What the file holds").inner_text()
+    await s.axe("import preview")
+    await s.shot(screenshots, "import-preview")
+    await page.get_by_role("button", name="Import the leads").click()
+    await page.get_by_text("Import finished: 40 leads are on your pipeline.").wait_for(timeout=30_000)
+
+    # The registration page: the preview follows the edits; a bad address is refused at its field.
+    await page.get_by_role("link", name="Workspace set-up").click()
+    await page.get_by_role("link", name="the registration page").click()
+    await s.heading("Registration page")
+    await page.get_by_label("Title").fill("Get your moving quote today")
+    preview = page.get_by_role("region", name="Preview of the registration form")
+    await preview.get_by_text("Get your moving quote today").wait_for()
+    await page.get_by_label("After submitting, send the visitor to (optional)").fill("not a web address")
+    await page.get_by_role("button", name="Save page").click()
+    await page.locator("#f-redirectUrl-error").wait_for()
+    await page.get_by_label("After submitting, send the visitor to (optional)").fill("")
+    await page.get_by_role("button", name="Save page").click()
+    await page.get_by_text("Registration page saved.").wait_for()
+    await s.axe("registration page")
+    await s.shot(screenshots, "registration-page")

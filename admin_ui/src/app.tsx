@@ -14,6 +14,9 @@ import { Deals } from "./screens/deals";
 import { Deliveries } from "./screens/deliveries";
 import { Funds } from "./screens/funds";
 import { Pipeline } from "./screens/pipeline";
+import { WorkspaceSetup } from "./screens/workspace";
+import { ImportPage, Imports } from "./screens/imports";
+import { Registration } from "./screens/registration";
 import { Returns } from "./screens/returns";
 import { LiveFeed } from "./screens/feed";
 import { LeadPage, Leads } from "./screens/leads";
@@ -65,6 +68,7 @@ const PARTNER_NAV: NavItem[] = [
   { to: "/returns", label: "Returns" },
   { to: "/deliveries", label: "Deliveries" },
   { to: "/users", label: "Users" },
+  { to: "/workspace", label: "Workspace set-up" },
   { to: "/account", label: "Company" },
   { to: "/tokens", label: "API tokens" },
   { to: "/profile", label: "Your profile" },
@@ -105,6 +109,10 @@ const PARTNER_ROUTES: Route[] = [
   { pattern: "/deals", render: () => <Deals /> },
   { pattern: "/funds", render: () => <Funds /> },
   { pattern: "/pipeline", render: () => <Pipeline /> },
+  { pattern: "/workspace", render: () => <WorkspaceSetup /> },
+  { pattern: "/import", render: () => <Imports /> },
+  { pattern: "/import/:id", render: (p) => <ImportPage id={p.id} /> },
+  { pattern: "/registration", render: () => <Registration /> },
   ...COMMON_ROUTES,
 ];
 

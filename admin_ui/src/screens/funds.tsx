@@ -9,7 +9,7 @@ import { useForm, usePaged, useQuery } from "../hooks";
 import { idPath, Link } from "../router";
 import { useSession } from "../session";
 import { Badge, ErrorBox, Loading, LoadMore, Money, Notice, PageTitle, Section, Stat, TableWrap, Time } from "../ui/common";
-import { CheckField, ErrorSummary, OtherErrors, SelectField, Submit, TextField } from "../ui/forms";
+import { CheckField, ErrorSummary, OtherErrors, renameErrors, SelectField, Submit, TextField } from "../ui/forms";
 
 const FundsDoc = graphql(`
   query Funds {
@@ -404,6 +404,8 @@ function AutoCharge({ money, currency, onSaved }: { money: MoneyInfo; currency: 
   const [amount, setAmount] = useState(toUnits(current?.amount.amountMinor ?? 20000, currency));
   const [card, setCard] = useState(current?.paymentMethod?.id ?? "");
   const [saved, setSaved] = useState(false);
+  const names = { enabled: "autoEnabled", thresholdMinor: "autoThresholdMinor", amountMinor: "autoAmountMinor", paymentMethodId: "autoPaymentMethodId" };
+  const errors = renameErrors(form.errors, names);
   return (
     <Section title="Auto-charge" id="autocharge-h">
       <p class="muted">Charge a card whenever a sale takes the balance below a threshold, so that no lead is missed.</p>
@@ -442,19 +444,19 @@ function AutoCharge({ money, currency, onSaved }: { money: MoneyInfo; currency: 
           }
         }}
       >
-        <ErrorSummary errors={form.errors} />
-        <CheckField name="enabled" label="Charge my card automatically" checked={enabled} onChecked={setEnabled} errors={form.errors} />
-        <TextField name="thresholdMinor" label={`When the balance falls below (${currency})`} inputMode="decimal" value={threshold} onValue={setThreshold} errors={form.errors} />
-        <TextField name="amountMinor" label={`Charge (${currency})`} inputMode="decimal" value={amount} onValue={setAmount} errors={form.errors} />
+        <ErrorSummary errors={errors} />
+        <CheckField name="autoEnabled" label="Charge my card automatically" checked={enabled} onChecked={setEnabled} errors={errors} />
+        <TextField name="autoThresholdMinor" label={`When the balance falls below (${currency})`} inputMode="decimal" value={threshold} onValue={setThreshold} errors={errors} />
+        <TextField name="autoAmountMinor" label={`Charge (${currency})`} inputMode="decimal" value={amount} onValue={setAmount} errors={errors} />
         <SelectField
-          name="paymentMethodId"
+          name="autoPaymentMethodId"
           label="Card to charge"
           value={card}
           onValue={setCard}
-          errors={form.errors}
+          errors={errors}
           options={[{ value: "", label: "The default card" }, ...money.paymentMethods.map((m) => ({ value: m.id, label: m.label }))]}
         />
-        <OtherErrors errors={form.errors} shown={["enabled", "thresholdMinor", "amountMinor", "paymentMethodId"]} />
+        <OtherErrors errors={errors} shown={Object.values(names)} />
         <Submit busy={form.busy}>Save auto-charge</Submit>
         {saved && <Notice kind="success">Auto-charge saved.</Notice>}
       </form>
