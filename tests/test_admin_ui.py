@@ -338,6 +338,13 @@ async def test_partner_owner_activates_an_offer_sets_it_up_and_sees_a_lead_arriv
     page = s.page
     await s.sign_in(OWNER)
     await s.heading("Overview")
+    # The Global Dashboard's charts, drawn from the ledger, returnStats and missedLeads.
+    for caption in ("Balance, last 30 days", "Spend on leads per day, last 30 days", "Leads today against each campaign's daily cap",
+                    "Returns, last 30 days", "Missed leads by reason, last 7 days"):
+        await page.locator("figure.chart figcaption", has_text=caption).wait_for()
+    balance = page.locator("figure.chart").filter(has_text="Balance, last 30 days")
+    await balance.get_by_text("Show the numbers").click()
+    assert await balance.locator("tbody tr").count() == 30
     await s.axe("overview")
     await s.shot(screenshots, "overview")
 
@@ -538,7 +545,12 @@ async def test_operator_sees_a_leads_routing_trace_and_the_operator_screens(sess
     await s.axe("lead routing trace")
     await s.shot(screenshots, "operator-routing-trace")
 
-    for label in ("Catalogue", "Deliveries", "Lead sources", "Campaigns", "Staff", "API tokens", "Account", "Live feed"):
+    await s.nav("Ledger check")
+    await page.get_by_role("button", name="Check every account").click()
+    await page.get_by_text("accounts add up").wait_for()
+    await s.axe("ledger check")
+
+    for label in ("Catalogue", "Deliveries", "Lead sources", "Campaigns", "Staff", "API tokens", "Account", "Live feed", "Return review"):
         await s.nav(label)
         await s.axe(label)
     await s.nav("Catalogue")

@@ -12,7 +12,7 @@ import { CampaignPage, Campaigns } from "./screens/campaigns";
 import { Catalogue } from "./screens/catalogue";
 import { Deals } from "./screens/deals";
 import { Deliveries } from "./screens/deliveries";
-import { Funds } from "./screens/funds";
+import { Funds, LedgerCheck } from "./screens/funds";
 import { Pipeline } from "./screens/pipeline";
 import { WorkspaceSetup } from "./screens/workspace";
 import { ImportPage, Imports } from "./screens/imports";
@@ -79,6 +79,7 @@ const OPERATOR_NAV: NavItem[] = [
   { to: "/catalogue", label: "Catalogue" },
   { to: "/leads", label: "Leads" },
   { to: "/returns", label: "Return review" },
+  { to: "/ledger-check", label: "Ledger check" },
   { to: "/feed", label: "Live feed" },
   { to: "/campaigns", label: "Campaigns" },
   { to: "/deliveries", label: "Deliveries" },
@@ -121,6 +122,7 @@ const OPERATOR_ROUTES: Route[] = [
   { pattern: "/partners", render: () => <Partners /> },
   { pattern: "/catalogue", render: () => <Catalogue /> },
   { pattern: "/sources", render: () => <Sources /> },
+  { pattern: "/ledger-check", render: () => <LedgerCheck /> },
   ...COMMON_ROUTES,
 ];
 

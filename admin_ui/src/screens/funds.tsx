@@ -567,3 +567,124 @@ function Payments() {
     </Section>
   );
 }
+
+const LedgerCheckDoc = graphql(`
+  query LedgerCheck {
+    ledgerCheck {
+      ok
+      accountsChecked
+      problems {
+        accountId
+        accountName
+        description
+        balance {
+          amountMinor
+          currency
+        }
+        ledgerSum {
+          amountMinor
+          currency
+        }
+        credits {
+          amountMinor
+          currency
+        }
+        creditSum {
+          amountMinor
+          currency
+        }
+      }
+    }
+  }
+`);
+
+type Check = import("../gql/graphql").LedgerCheckQuery["ledgerCheck"];
+
+/** Operator: every account's balance against the sum of its ledger (one consistent read). */
+export function LedgerCheck() {
+  const [result, setResult] = useState<{ check: Check; at: string } | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const run = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      setResult({ check: (await request(LedgerCheckDoc)).ledgerCheck, at: new Date().toISOString() });
+    } catch (e) {
+      setError((e as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <>
+      <PageTitle>Ledger check</PageTitle>
+      <p class="muted">
+        Checks every account: its balance is the sum of its ledger entries and never below zero, and its credits are the sum of its entries'
+        credit parts.
+      </p>
+      <button type="button" class="primary" disabled={busy} aria-busy={busy ? "true" : undefined} onClick={() => void run()}>
+        {busy ? "Checking every account…" : "Check every account"}
+      </button>
+      {busy && <Loading label="Checking every account…" />}
+      {error && <ErrorBox message={error} retry={() => void run()} />}
+      {result && (
+        <div class="check-result">
+          {result.check.ok ? (
+            <Notice kind="success">
+              All {result.check.accountsChecked} accounts add up (checked <Time value={result.at} />).
+            </Notice>
+          ) : (
+            <>
+              <Notice kind="warning">
+                {result.check.problems.length} of {result.check.accountsChecked} accounts do not add up (checked <Time value={result.at} />).
+              </Notice>
+              <TableWrap label="Ledger problems">
+                <table>
+                  <thead>
+                    <tr>
+                      <th scope="col">Account</th>
+                      <th scope="col">Problem</th>
+                      <th scope="col" class="num">
+                        Balance
+                      </th>
+                      <th scope="col" class="num">
+                        Ledger sum
+                      </th>
+                      <th scope="col" class="num">
+                        Credits
+                      </th>
+                      <th scope="col" class="num">
+                        Credit sum
+                      </th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {result.check.problems.map((p) => (
+                      <tr key={p.accountId}>
+                        <td>{p.accountName}</td>
+                        <td>{p.description}</td>
+                        <td class="num">
+                          <Money value={p.balance} />
+                        </td>
+                        <td class="num">
+                          <Money value={p.ledgerSum} />
+                        </td>
+                        <td class="num">
+                          <Money value={p.credits} />
+                        </td>
+                        <td class="num">
+                          <Money value={p.creditSum} />
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </TableWrap>
+            </>
+          )}
+        </div>
+      )}
+    </>
+  );
+}
