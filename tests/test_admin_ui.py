@@ -342,11 +342,11 @@ async def test_partner_owner_activates_an_offer_sets_it_up_and_sees_a_lead_arriv
     for caption in ("Balance, last 30 days", "Spend on leads per day, last 30 days", "Leads today against each campaign's daily cap",
                     "Returns, last 30 days", "Missed leads by reason, last 7 days"):
         await page.locator("figure.chart figcaption", has_text=caption).wait_for()
+    await s.axe("overview")
+    await s.shot(screenshots, "overview")
     balance = page.locator("figure.chart").filter(has_text="Balance, last 30 days")
     await balance.get_by_text("Show the numbers").click()
     assert await balance.locator("tbody tr").count() == 30
-    await s.axe("overview")
-    await s.shot(screenshots, "overview")
 
     # Lead Deals: industry + product search, Activate -> a campaign.
     await s.nav("Lead Deals")
@@ -597,6 +597,12 @@ async def test_sign_in_errors_lockout_profile_and_phone_width(session_factory, s
     await p.heading("Overview")
     await p.axe("overview (phone)")
     await p.shot(screenshots, "phone-overview")
+    assert not await p.page.locator("nav#nav").get_by_role("link", name="Funds").count()  # the owner's
+    await p.goto("/pipeline")
+    await p.heading("Pipeline")
+    await p.page.locator("li.lead-card").first.wait_for()
+    await p.axe("pipeline (phone)")
+    await p.shot(screenshots, "phone-pipeline")
     await p.nav("Your profile")
     await p.heading("Your profile")
     await p.page.get_by_label("Time zone", exact=True).select_option("Europe/Paris")
@@ -848,7 +854,7 @@ async def test_owner_sets_up_the_workspace_imports_a_file_and_edits_the_registra
     await page.get_by_label("Column “Budget”").select_option("data.budget")
     await page.get_by_role("button", name="Check the rows").click()
     await page.get_by_role("button", name="Import the leads").wait_for(timeout=30_000)
-    assert "1 rows with errors" in await page.get_by_role("region", name="What the file holds").inner_text()
+    assert "1 row with errors" in await page.get_by_role("region", name="What the file holds").inner_text()
     await s.axe("import preview")
     await s.shot(screenshots, "import-preview")
     await page.get_by_role("button", name="Import the leads").click()
@@ -868,4 +874,5 @@ async def test_owner_sets_up_the_workspace_imports_a_file_and_edits_the_registra
     await page.get_by_role("button", name="Save page").click()
     await page.get_by_text("Registration page saved.").wait_for()
     await s.axe("registration page")
+    await page.evaluate("window.scrollTo(0, 0)")
     await s.shot(screenshots, "registration-page")

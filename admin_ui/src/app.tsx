@@ -55,7 +55,7 @@ const SwitchAccountDoc = graphql(`
 `);
 
 type Route = { pattern: string; render: (p: Record<string, string>) => ComponentChildren };
-type NavItem = { to: string; label: string };
+type NavItem = { to: string; label: string; ownerOnly?: boolean };
 
 const PARTNER_NAV: NavItem[] = [
   { to: "/", label: "Overview" },
@@ -64,11 +64,11 @@ const PARTNER_NAV: NavItem[] = [
   { to: "/pipeline", label: "Pipeline" },
   { to: "/deals", label: "Lead Deals" },
   { to: "/campaigns", label: "Campaigns" },
-  { to: "/funds", label: "Funds" },
+  { to: "/funds", label: "Funds", ownerOnly: true },
   { to: "/returns", label: "Returns" },
   { to: "/deliveries", label: "Deliveries" },
   { to: "/users", label: "Users" },
-  { to: "/workspace", label: "Workspace set-up" },
+  { to: "/workspace", label: "Workspace set-up", ownerOnly: true },
   { to: "/account", label: "Company" },
   { to: "/tokens", label: "API tokens" },
   { to: "/profile", label: "Your profile" },
@@ -272,7 +272,7 @@ function Shell({ viewer, reload, onSignedOut }: { viewer: Viewer; reload: () => 
       </>
     );
   }
-  const nav = isOperator ? OPERATOR_NAV : PARTNER_NAV;
+  const nav = (isOperator ? OPERATOR_NAV : PARTNER_NAV).filter((n) => !n.ownerOnly || viewer.user.isOwner);
   const active = (to: string) => (to === "/" ? path === "/" || path === "/partners" : path === to || path.startsWith(to + "/"));
 
   return (

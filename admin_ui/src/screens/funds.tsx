@@ -8,7 +8,7 @@ import type { FundsQuery, LedgerEntryKind } from "../gql/graphql";
 import { useForm, usePaged, useQuery } from "../hooks";
 import { idPath, Link } from "../router";
 import { useSession } from "../session";
-import { Badge, ErrorBox, Loading, LoadMore, Money, Notice, PageTitle, Section, Stat, TableWrap, Time } from "../ui/common";
+import { Badge, ErrorBox, Loading, Money, Notice, PagedTable, PageTitle, Section, Stat, TableWrap, Time } from "../ui/common";
 import { CheckField, ErrorSummary, OtherErrors, renameErrors, SelectField, Submit, TextField } from "../ui/forms";
 
 const FundsDoc = graphql(`
@@ -476,50 +476,33 @@ function Ledger() {
         onValue={setKind}
         options={[{ value: "", label: "Every entry" }, ...KINDS.map((k) => ({ value: k, label: humanize(k) }))]}
       />
-      {page.items.length > 0 && (
-        <TableWrap label="Ledger entries">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">What</th>
-                <th scope="col">Detail</th>
-                <th scope="col" class="num">
-                  Amount
-                </th>
-                <th scope="col" class="num">
-                  Credits
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {page.items.map((e) => (
-                <tr key={e.id}>
-                  <td>
-                    <Time value={e.createdAt} />
-                  </td>
-                  <td>{humanize(e.kind)}</td>
-                  <td>
-                    {e.lead ? (
-                      <Link to={idPath("leads", e.lead.id)}>
-                        {e.lead.firstName} {e.lead.lastName}
-                      </Link>
-                    ) : (
-                      e.payment?.methodLabel ?? ""
-                    )}{" "}
-                    {e.memo && <span class="muted">{e.memo}</span>}
-                  </td>
-                  <td class="num">
-                    <Money value={e.amount} />
-                  </td>
-                  <td class="num">{e.creditAmount.amountMinor ? <Money value={e.creditAmount} /> : ""}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableWrap>
-      )}
-      <LoadMore page={page} noun="entries" />
+      <PagedTable
+        page={page}
+        noun="entries"
+        label="Ledger entries"
+        rowKey={(e) => e.id}
+        columns={[
+          { header: "When", cell: (e) => <Time value={e.createdAt} /> },
+          { header: "What", cell: (e) => humanize(e.kind) },
+          {
+            header: "Detail",
+            cell: (e) => (
+              <>
+                {e.lead ? (
+                  <Link to={idPath("leads", e.lead.id)}>
+                    {e.lead.firstName} {e.lead.lastName}
+                  </Link>
+                ) : (
+                  e.payment?.methodLabel ?? ""
+                )}{" "}
+                {e.memo && <span class="muted">{e.memo}</span>}
+              </>
+            ),
+          },
+          { header: "Amount", num: true, cell: (e) => <Money value={e.amount} /> },
+          { header: "Credits", num: true, cell: (e) => (e.creditAmount.amountMinor ? <Money value={e.creditAmount} /> : "") },
+        ]}
+      />
     </Section>
   );
 }
@@ -528,42 +511,33 @@ function Payments() {
   const page = usePaged(PaymentsDoc, {}, (d) => d.viewer?.account.money?.payments, 10);
   return (
     <Section title="Payments" id="payments-h">
-      {page.items.length > 0 && (
-        <TableWrap label="Payments">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">How</th>
-                <th scope="col">Status</th>
-                <th scope="col" class="num">
-                  Amount
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {page.items.map((p) => (
-                <tr key={p.id}>
-                  <td>
-                    <Time value={p.createdAt} />
-                  </td>
-                  <td>
-                    {p.methodLabel} <span class="muted">({humanize(p.purpose)})</span>
-                  </td>
-                  <td>
-                    <Badge kind={p.status === "SUCCEEDED" ? "good" : p.status === "FAILED" ? "bad" : "warn"}>{humanize(p.status)}</Badge>{" "}
-                    {p.failureMessage && <span class="muted">{p.failureMessage}</span>}
-                  </td>
-                  <td class="num">
-                    <Money value={p.amount} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableWrap>
-      )}
-      <LoadMore page={page} noun="payments" />
+      <PagedTable
+        page={page}
+        noun="payments"
+        label="Payments"
+        rowKey={(p) => p.id}
+        columns={[
+          { header: "When", cell: (p) => <Time value={p.createdAt} /> },
+          {
+            header: "How",
+            cell: (p) => (
+              <>
+                {p.methodLabel} <span class="muted">({humanize(p.purpose)})</span>
+              </>
+            ),
+          },
+          {
+            header: "Status",
+            cell: (p) => (
+              <>
+                <Badge kind={p.status === "SUCCEEDED" ? "good" : p.status === "FAILED" ? "bad" : "warn"}>{humanize(p.status)}</Badge>{" "}
+                {p.failureMessage && <span class="muted">{p.failureMessage}</span>}
+              </>
+            ),
+          },
+          { header: "Amount", num: true, cell: (p) => <Money value={p.amount} /> },
+        ]}
+      />
     </Section>
   );
 }

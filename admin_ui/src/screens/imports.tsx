@@ -7,7 +7,7 @@ import { humanize } from "../format";
 import { graphql } from "../gql";
 import { useForm, usePaged, useQuery } from "../hooks";
 import { idPath, Link, navigate } from "../router";
-import { Badge, ErrorBox, Loading, LoadMore, Notice, PageTitle, Section, TableWrap, Time } from "../ui/common";
+import { Badge, ErrorBox, Loading, Notice, PagedTable, PageTitle, Section, TableWrap, Time } from "../ui/common";
 import { ErrorSummary, OtherErrors, SelectField, Submit } from "../ui/forms";
 
 const ImportsDoc = graphql(`
@@ -158,6 +158,8 @@ const CancelDoc = graphql(`
   }
 `);
 
+const rows = (n: number) => `${n} ${n === 1 ? "row" : "rows"}`;
+
 function Progress({ value, label }: { value: number; label: string }) {
   return (
     <div class="progress-row">
@@ -217,39 +219,19 @@ export function Imports() {
         </form>
       </Section>
       <Section title="Imports" id="imports-h">
-        {page.items.length > 0 && (
-          <TableWrap label="Imports">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">File</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Rows</th>
-                  <th scope="col">Imported</th>
-                  <th scope="col">Uploaded</th>
-                </tr>
-              </thead>
-              <tbody>
-                {page.items.map((i) => (
-                  <tr key={i.id}>
-                    <td>
-                      <Link to={idPath("import", i.id)}>{i.fileName}</Link>
-                    </td>
-                    <td>
-                      <StatusBadge status={i.status} />
-                    </td>
-                    <td>{i.totalRows}</td>
-                    <td>{i.importedCount}</td>
-                    <td>
-                      <Time value={i.createdAt} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </TableWrap>
-        )}
-        <LoadMore page={page} noun="imports" />
+        <PagedTable
+          page={page}
+          noun="imports"
+          label="Imports"
+          rowKey={(i) => i.id}
+          columns={[
+            { header: "File", cell: (i) => <Link to={idPath("import", i.id)}>{i.fileName}</Link> },
+            { header: "Status", cell: (i) => <StatusBadge status={i.status} /> },
+            { header: "Rows", num: true, cell: (i) => i.totalRows },
+            { header: "Imported", num: true, cell: (i) => i.importedCount },
+            { header: "Uploaded", cell: (i) => <Time value={i.createdAt} /> },
+          ]}
+        />
       </Section>
     </>
   );
@@ -298,7 +280,7 @@ export function ImportPage({ id }: { id: string }) {
       {imp.status !== "UPLOADED" && imp.status !== "VALIDATING" && (
         <Section title="What the file holds" id="check-h">
           <p>
-            {imp.invalidRows} rows with errors (skipped) · {imp.existingDuplicates} already in your account (skipped)
+            {rows(imp.invalidRows)} with errors (skipped) · {rows(imp.existingDuplicates)} already in your account (skipped)
           </p>
           {imp.errors.edges.length > 0 && (
             <TableWrap label="Row errors">

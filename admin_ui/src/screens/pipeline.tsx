@@ -152,7 +152,11 @@ export function MoveControl({
     <div class="move-control">
       <SelectField
         name={`move-${leadId}`}
-        label={<span>Move {label} to</span>}
+        label={
+          <span>
+            Move<span class="visually-hidden"> {label}</span> to
+          </span>
+        }
         class="compact"
         value={target}
         disabled={form.busy}

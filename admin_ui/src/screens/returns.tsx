@@ -8,7 +8,7 @@ import type { ReturnReason, ReturnStatus } from "../gql/graphql";
 import { useForm, usePaged, useQuery } from "../hooks";
 import { idPath, Link } from "../router";
 import { useSession } from "../session";
-import { Badge, ErrorBox, LoadMore, Money, Notice, PageTitle, Section, TableWrap, Time } from "../ui/common";
+import { Badge, ErrorBox, LoadMore, Money, Notice, PagedTable, PageTitle, Section, Time } from "../ui/common";
 import { CheckField, ErrorSummary, OtherErrors, renameErrors, SelectField, Submit, TextAreaField } from "../ui/forms";
 
 export const REASONS: Record<ReturnReason, string> = {
@@ -208,67 +208,62 @@ export function Returns() {
         {isOperator && <CheckField name="overdue" label="Only overdue" checked={overdue} onChecked={setOverdue} />}
       </div>
       {isOperator ? (
-        <ul class="plain review-queue">
-          {page.items.map((r) => (
-            <ReviewItem key={r.id} item={r} onDone={page.reload} />
-          ))}
-        </ul>
+        <>
+          <ul class="plain review-queue">
+            {page.items.map((r) => (
+              <ReviewItem key={r.id} item={r} onDone={page.reload} />
+            ))}
+          </ul>
+          <LoadMore page={page} noun="returns" />
+        </>
       ) : (
-        page.items.length > 0 && (
-          <TableWrap label="Returns">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Lead</th>
-                  <th scope="col">Reason</th>
-                  <th scope="col">Asked</th>
-                  <th scope="col">Status</th>
-                  <th scope="col" class="num">
-                    Amount
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {page.items.map((r) => (
-                  <tr key={r.id}>
-                    <td>
-                      {r.lead ? (
-                        <Link to={idPath("leads", r.lead.id)}>
-                          {r.lead.firstName} {r.lead.lastName}
-                        </Link>
-                      ) : (
-                        "—"
-                      )}
-                    </td>
-                    <td>
-                      {r.reasonLabel}
-                      {r.note && <span class="muted"> · {r.note}</span>}
-                    </td>
-                    <td>
-                      <Time value={r.requestedAt} />
-                    </td>
-                    <td>
-                      <StatusBadge status={r.status} />
-                      {r.status === "PENDING" ? (
-                        <span class="muted small">
-                          {" "}
-                          decision by <Time value={r.dueAt} />
-                        </span>
-                      ) : (
-                        r.reviewNote && <span class="muted small"> {r.reviewNote}</span>
-                      )}
-                    </td>
-                    <td class="num">
-                      <Money value={r.amount} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </TableWrap>
-        )
+        <PagedTable
+          page={page}
+          noun="returns"
+          label="Returns"
+          rowKey={(r) => r.id}
+          columns={[
+            {
+              header: "Lead",
+              cell: (r) =>
+                r.lead ? (
+                  <Link to={idPath("leads", r.lead.id)}>
+                    {r.lead.firstName} {r.lead.lastName}
+                  </Link>
+                ) : (
+                  "—"
+                ),
+            },
+            {
+              header: "Reason",
+              cell: (r) => (
+                <>
+                  {r.reasonLabel}
+                  {r.note && <span class="muted"> · {r.note}</span>}
+                </>
+              ),
+            },
+            { header: "Asked", cell: (r) => <Time value={r.requestedAt} /> },
+            {
+              header: "Status",
+              cell: (r) => (
+                <>
+                  <StatusBadge status={r.status} />
+                  {r.status === "PENDING" ? (
+                    <span class="muted small">
+                      {" "}
+                      decision by <Time value={r.dueAt} />
+                    </span>
+                  ) : (
+                    r.reviewNote && <span class="muted small"> {r.reviewNote}</span>
+                  )}
+                </>
+              ),
+            },
+            { header: "Amount", num: true, cell: (r) => <Money value={r.amount} /> },
+          ]}
+        />
       )}
-      <LoadMore page={page} noun="returns" />
     </>
   );
 }
