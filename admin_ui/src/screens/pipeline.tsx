@@ -8,6 +8,7 @@ import { graphql } from "../gql";
 import type { FeedbackAnswerInput, LeadOutcome } from "../gql/graphql";
 import { useForm, usePaged, useQuery } from "../hooks";
 import { idPath, Link } from "../router";
+import { useSession } from "../session";
 import { Badge, ErrorBox, Loading, LoadMore, Money, Notice, PageTitle, Section } from "../ui/common";
 import { ErrorSummary, OtherErrors, renameErrors, SelectField, Submit, TextField } from "../ui/forms";
 
@@ -196,6 +197,7 @@ export function MoveControl({
 }
 
 export function Pipeline() {
+  const { isOwner } = useSession();
   const q = useQuery(PipelineDoc, {});
   const [rev, setRev] = useState(0);
   const [dragError, setDragError] = useState<UserError[]>([]);
@@ -220,7 +222,7 @@ export function Pipeline() {
   };
   return (
     <>
-      <PageTitle actions={<Link to="/workspace">Set up the pipeline</Link>}>Pipeline</PageTitle>
+      <PageTitle actions={isOwner && <Link to="/workspace">Set up the pipeline</Link>}>Pipeline</PageTitle>
       <p class="muted">
         Drag a lead to another stage, or use its “Move to” list. Values are in {currency}.
       </p>
