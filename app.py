@@ -23,6 +23,7 @@ from leadwire.core.settings import Settings
 from leadwire.schema.context import Context, authenticate_connection_params, build_context
 from leadwire.schema.forms import submit_form
 from leadwire.schema.schema import build_schema
+from leadwire.schema.reports.http import export_download
 from leadwire.schema.workspace.http import import_upload, registration_page
 
 log = logging.getLogger("leadwire")
@@ -117,6 +118,7 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette
         Route("/intake/forms/{source_id}", submit_form, methods=["POST"]),
         Route("/r/{slug}", registration_page(settings), methods=["GET", "POST"]),
         Route("/workspace/imports", import_upload(settings), methods=["POST"]),
+        Route("/exports/{token}", export_download(settings), methods=["GET"]),
         admin_mount(),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
