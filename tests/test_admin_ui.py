@@ -767,6 +767,27 @@ async def test_a_new_partner_signs_up_funds_the_account_gets_a_lead_live_and_ret
     await s.nav("Returns")
     assert "Approved" in await page.get_by_role("row").filter(has_text=f"{first} {last}").inner_text()
 
+    # All Reports: filtered down to the lead, then the same set as a CSV file through its one-time link.
+    await s.nav("All Reports")
+    await page.get_by_label("From (day)").fill("2030-01-02")
+    await page.get_by_label("To (day)").fill("2030-01-01")
+    await page.get_by_role("button", name="Apply filters").click()
+    await page.locator("#f-filter-to-error").wait_for()
+    await page.get_by_label("From (day)").fill("")
+    await page.get_by_label("To (day)").fill("")
+    await page.get_by_label("Name, e-mail, phone, city or ZIP").fill(last)
+    await page.get_by_role("button", name="Apply filters").click()
+    await page.get_by_text("Showing 1 of 1").wait_for()
+    assert f"{first} {last}" in await page.get_by_role("region", name="Leads in the report").inner_text()
+    await s.axe("all reports")
+    await s.shot(screenshots, "reports")
+    async with page.expect_download() as info:
+        await page.get_by_role("button", name="Download CSV").click()
+    download = await info.value
+    lines = Path(await download.path()).read_text(encoding="utf-8-sig").strip().splitlines()
+    assert len(lines) == 2 and last in lines[1] and "theo@example.com" in lines[1], lines
+    await page.get_by_text("Your CSV download has started").wait_for()
+
 
 async def test_owner_works_the_pipeline_by_dragging_and_by_keyboard(session_factory, server, screenshots):
     s = await session_factory()
@@ -872,7 +893,9 @@ async def test_owner_sets_up_the_workspace_imports_a_file_and_edits_the_registra
     await page.locator("#f-redirectUrl-error").wait_for()
     await page.get_by_label("After submitting, send the visitor to (optional)").fill("")
     await page.get_by_role("button", name="Save page").click()
-    await page.get_by_text("Registration page saved.").wait_for()
+    await page.locator("#f-redirectUrl-error").wait_for(state="detached")
+    await page.locator(".notice.success, .error-summary").first.wait_for()
+    assert await page.get_by_text("Registration page saved.").count(), await page.locator("main").inner_text()
     await s.axe("registration page")
     await page.evaluate("window.scrollTo(0, 0)")
     await s.shot(screenshots, "registration-page")

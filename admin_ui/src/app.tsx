@@ -17,6 +17,7 @@ import { Pipeline } from "./screens/pipeline";
 import { WorkspaceSetup } from "./screens/workspace";
 import { ImportPage, Imports } from "./screens/imports";
 import { Registration } from "./screens/registration";
+import { Reports } from "./screens/reports";
 import { Returns } from "./screens/returns";
 import { LiveFeed } from "./screens/feed";
 import { LeadPage, Leads } from "./screens/leads";
@@ -66,6 +67,7 @@ const PARTNER_NAV: NavItem[] = [
   { to: "/campaigns", label: "Campaigns" },
   { to: "/funds", label: "Funds", ownerOnly: true },
   { to: "/returns", label: "Returns" },
+  { to: "/reports", label: "All Reports" },
   { to: "/deliveries", label: "Deliveries" },
   { to: "/users", label: "Users" },
   { to: "/workspace", label: "Workspace set-up", ownerOnly: true },
@@ -79,6 +81,7 @@ const OPERATOR_NAV: NavItem[] = [
   { to: "/catalogue", label: "Catalogue" },
   { to: "/leads", label: "Leads" },
   { to: "/returns", label: "Return review" },
+  { to: "/reports", label: "All Reports" },
   { to: "/ledger-check", label: "Ledger check" },
   { to: "/feed", label: "Live feed" },
   { to: "/campaigns", label: "Campaigns" },
@@ -98,6 +101,7 @@ const COMMON_ROUTES: Route[] = [
   { pattern: "/campaigns/:id/:tab?", render: (p) => <CampaignPage id={p.id} tab={p.tab ?? "global"} /> },
   { pattern: "/deliveries", render: () => <Deliveries /> },
   { pattern: "/returns", render: () => <Returns /> },
+  { pattern: "/reports", render: () => <Reports /> },
   { pattern: "/users", render: () => <Users /> },
   { pattern: "/users/:id", render: (p) => <UserPage id={p.id} /> },
   { pattern: "/tokens", render: () => <Tokens /> },

@@ -3,6 +3,7 @@
 // returnStats, each campaign's missedLeads).
 import { useEffect, useState } from "preact/hooks";
 import { request } from "../api";
+import { useQuery } from "../hooks";
 import { formatMoney, outcomeLabel, viewerZone } from "../format";
 import { graphql } from "../gql";
 import type { DashboardLedgerQuery } from "../gql/graphql";
@@ -38,17 +39,25 @@ const DashboardLedgerDoc = graphql(`
                 amount {
                   amountMinor
                 }
-                lead {
-                  sale {
-                    campaign {
-                      id
-                    }
-                  }
-                }
               }
             }
           }
         }
+      }
+    }
+  }
+`);
+
+const CapUseDoc = graphql(`
+  query DashboardCaps {
+    partnerDashboard(windowDays: 7) {
+      campaigns {
+        campaign {
+          id
+          name
+        }
+        today
+        dailyCap
       }
     }
   }
@@ -66,9 +75,19 @@ function dayKey(iso: string | Date): string {
   );
 }
 
-type Campaign = { id: string; name: string; dailyCap?: number | null; missedLeads: { reason: string; count: number }[] };
+type Campaign = { id: string; name: string; missedLeads: { reason: string; count: number }[] };
 
 export function DashboardCharts({ campaigns, currency }: { campaigns: Campaign[]; currency: string }) {
+  // Leads against the caps: the server's own counters (each campaign's day on its clock).
+  const caps = useQuery(CapUseDoc, {});
+  const capRows = (caps.data?.partnerDashboard.campaigns ?? []).map((c) => ({ label: c.campaign.name, value: c.today, of: c.dailyCap ?? null }));
+  const capChart = (
+    <HBarChart
+      caption="Leads today against each campaign's daily cap"
+      summary={capRows.length ? `${capRows.reduce((s, c) => s + c.value, 0)} leads today.` : "No campaign yet."}
+      rows={capRows}
+    />
+  );
   const [state, setState] = useState<{ money: Money | null; entries: Entry[]; truncated: boolean } | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
@@ -108,28 +127,31 @@ export function DashboardCharts({ campaigns, currency }: { campaigns: Campaign[]
       rows={missedRows}
     />
   );
-  if (error) return <div class="chart-grid">{missedChart}</div>;
-  if (!state) return <Loading label="Loading the charts…" />;
-  if (!state.money) return <div class="chart-grid">{missedChart}</div>;
+  if (error || !state?.money)
+    return state === null && !error ? (
+      <Loading label="Loading the charts…" />
+    ) : (
+      <div class="chart-grid">
+        {capChart}
+        {missedChart}
+      </div>
+    );
+  const acct = state.money;
 
   // Days, oldest first, in the viewer's time zone.
   const days: string[] = [];
   for (let i = DAYS - 1; i >= 0; i--) days.push(dayKey(new Date(Date.now() - i * 86400_000)));
   const spend = new Map<string, number>();
   const net = new Map<string, number>();
-  const today = days[days.length - 1];
-  const todayByCampaign = new Map<string, number>();
   for (const e of state.entries) {
     const d = dayKey(e.createdAt);
     net.set(d, (net.get(d) ?? 0) + e.amount.amountMinor);
     if (e.kind === "LEAD_CHARGE") {
       spend.set(d, (spend.get(d) ?? 0) - e.amount.amountMinor);
-      const cid = e.lead?.sale?.campaign.id;
-      if (d === today && cid) todayByCampaign.set(cid, (todayByCampaign.get(cid) ?? 0) + 1);
     }
   }
   // The balance at the end of each day: today's balance, walked back through each day's entries.
-  let running = state.money.balance.amountMinor;
+  let running = acct.balance.amountMinor;
   const balance: { label: string; value: number }[] = [];
   for (let i = days.length - 1; i >= 0; i--) {
     balance.unshift({ label: days[i], value: running });
@@ -137,13 +159,12 @@ export function DashboardCharts({ campaigns, currency }: { campaigns: Campaign[]
   }
   const spendPoints = days.map((d) => ({ label: d, value: spend.get(d) ?? 0 }));
   const totalSpend = spendPoints.reduce((s, p) => s + p.value, 0);
-  const r = state.money.returnStats;
-  const caps = campaigns.map((c) => ({ label: c.name, value: todayByCampaign.get(c.id) ?? 0, of: c.dailyCap ?? null }));
+  const r = acct.returnStats;
   return (
     <div class="chart-grid">
       <LineChart
         caption={`Balance, last ${DAYS} days`}
-        summary={`Now ${money(state.money.balance.amountMinor)}; ${DAYS} days ago ${money(balance[0].value)}.`}
+        summary={`Now ${money(acct.balance.amountMinor)}; ${DAYS} days ago ${money(balance[0].value)}.`}
         points={balance}
         format={money}
       />
@@ -153,11 +174,7 @@ export function DashboardCharts({ campaigns, currency }: { campaigns: Campaign[]
         points={spendPoints}
         format={money}
       />
-      <HBarChart
-        caption="Leads today against each campaign's daily cap"
-        summary={caps.length ? `${caps.reduce((s, c) => s + c.value, 0)} leads today.` : "No campaign yet."}
-        rows={caps}
-      />
+      {capChart}
       <HBarChart
         caption={`Returns, last ${DAYS} days`}
         summary={`${r.requested} asked for ${r.sales} leads bought (${Math.round(r.rate * 100)} %).`}
