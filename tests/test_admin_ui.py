@@ -860,8 +860,11 @@ async def test_owner_sets_up_the_workspace_imports_a_file_and_edits_the_registra
 
     # Import a CSV: upload, map, the check runs with its progress, then the import.
     csv = tmp_path / "leads.csv"
-    rows = ["Name,E-mail,Phone,Zip,Budget"] + [f"Person {i},person{i}.{uuid.uuid4().hex[:4]}@example.com,+1313555{1000 + i},48201,{i * 100}" for i in range(40)]
-    rows.append("No Contact,,,48201,5")  # a row with neither phone nor e-mail
+    newhire = f"Nia Newhire {uuid.uuid4().hex[:4]}"
+    rows = ["Name,E-mail,Phone,Zip,Budget,Sales rep"] + [
+        f"Person {i},person{i}.{uuid.uuid4().hex[:4]}@example.com,+1313555{1000 + i},48201,{i * 100},{newhire if i % 2 else 'Marcus Reed'}"
+        for i in range(40)]
+    rows.append("No Contact,,,48201,5,")  # a row with neither phone nor e-mail
     csv.write_text("\n".join(rows) + "\n")
     await s.goto("/import")
     await s.heading("Import leads")
@@ -878,8 +881,15 @@ async def test_owner_sets_up_the_workspace_imports_a_file_and_edits_the_registra
     assert "1 row with errors" in await page.get_by_role("region", name="What the file holds").inner_text()
     await s.axe("import preview")
     await s.shot(screenshots, "import-preview")
+    # The file's people: Marcus is matched by name; the new hire becomes a user on the spot.
+    assert await page.get_by_label("“Marcus Reed” (20 rows)").locator("option:checked").inner_text() == "Marcus Reed"
+    await page.get_by_label(f"“{newhire}” (20 rows)").select_option(label="A new user…")
+    await page.get_by_label(f"E-mail of the new user for “{newhire}”").fill(f"nia.{uuid.uuid4().hex[:6]}@greatlakesmovers.example")
     await page.get_by_role("button", name="Import the leads").click()
     await page.get_by_text("Import finished: 40 leads are on your pipeline.").wait_for(timeout=30_000)
+    owner = Api(server, OWNER)
+    people = owner.data("{ users(first: 100) { edges { node { name leads(first: 1) { totalCount } } } } }")["users"]["edges"]
+    assert any(e["node"]["name"] == newhire and e["node"]["leads"]["totalCount"] == 20 for e in people), people
 
     # The registration page: the preview follows the edits; a bad address is refused at its field.
     await page.get_by_role("link", name="Workspace set-up").click()

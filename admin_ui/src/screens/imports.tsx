@@ -8,7 +8,7 @@ import { graphql } from "../gql";
 import { useForm, usePaged, useQuery } from "../hooks";
 import { idPath, Link, navigate } from "../router";
 import { Badge, ErrorBox, Loading, Notice, PagedTable, PageTitle, Section, TableWrap, Time } from "../ui/common";
-import { ErrorSummary, OtherErrors, SelectField, Submit } from "../ui/forms";
+import { ErrorSummary, OtherErrors, SelectField, Submit, TextField } from "../ui/forms";
 
 const ImportsDoc = graphql(`
   query LeadImports($first: Int, $after: String) {
@@ -411,6 +411,12 @@ function PeopleAndStart({
 }) {
   const form = useForm();
   const [map, setMap] = useState<Record<string, string>>(() => Object.fromEntries(people.map((p) => [p.value, p.user?.id ?? ""])));
+  // "new": create a user on the spot for this person of the file.
+  const [fresh, setFresh] = useState<Record<string, { name: string; email: string }>>({});
+  const person = (p: { value: string }) =>
+    map[p.value] === "new"
+      ? { value: p.value, newUser: fresh[p.value] ?? { name: p.value, email: "" } }
+      : { value: p.value, userId: map[p.value] || null };
   return (
     <Section title="People and start" id="people-h">
       <form
@@ -419,7 +425,7 @@ function PeopleAndStart({
           e.preventDefault();
           const ok = await form.submit(async () => {
             if (people.length) {
-              const r = (await request(PeopleDoc, { input: { importId: id, people: people.map((p) => ({ value: p.value, userId: map[p.value] || null })) } }))
+              const r = (await request(PeopleDoc, { input: { importId: id, people: people.map(person) } }))
                 .mapLeadImportPeople;
               if (r.userErrors.length) return r;
             }
@@ -431,22 +437,37 @@ function PeopleAndStart({
         <ErrorSummary errors={form.errors} />
         {people.length > 0 ? (
           <div class="mapping-grid">
-            {people.map((p, i) => (
-              <SelectField
-                key={p.value}
-                name={`people.${i}.userId`}
-                label={`“${p.value}” (${p.rowCount} rows)`}
-                value={map[p.value]}
-                onValue={(v) => setMap({ ...map, [p.value]: v })}
-                errors={form.errors}
-                options={[{ value: "", label: "Nobody: the assignment rules decide" }, ...users.map((u) => ({ value: u.id, label: u.name }))]}
-              />
-            ))}
+            {people.map((p, i) => {
+              const nu = fresh[p.value] ?? { name: p.value, email: "" };
+              const setNu = (patch: Partial<typeof nu>) => setFresh({ ...fresh, [p.value]: { ...nu, ...patch } });
+              return (
+                <div key={p.value}>
+                  <SelectField
+                    name={`people.${i}.userId`}
+                    label={`“${p.value}” (${rows(p.rowCount)})`}
+                    value={map[p.value]}
+                    onValue={(v) => setMap({ ...map, [p.value]: v })}
+                    errors={form.errors}
+                    options={[
+                      { value: "", label: "Nobody: the assignment rules decide" },
+                      ...users.map((u) => ({ value: u.id, label: u.name })),
+                      { value: "new", label: "A new user…" },
+                    ]}
+                  />
+                  {map[p.value] === "new" && (
+                    <>
+                      <TextField name={`people.${i}.newUser.name`} label={`Name of the new user for “${p.value}”`} value={nu.name} onValue={(name) => setNu({ name })} errors={form.errors} />
+                      <TextField name={`people.${i}.newUser.email`} label={`E-mail of the new user for “${p.value}”`} type="email" value={nu.email} onValue={(email) => setNu({ email })} errors={form.errors} />
+                    </>
+                  )}
+                </div>
+              );
+            })}
           </div>
         ) : (
           <p class="muted">No column is mapped to the sales rep: the assignment rules give each lead its user.</p>
         )}
-        <OtherErrors errors={form.errors} shown={people.map((_, i) => `people.${i}.userId`)} />
+        <OtherErrors errors={form.errors} shown={people.flatMap((_, i) => [`people.${i}.userId`, `people.${i}.newUser.name`, `people.${i}.newUser.email`])} />
         <Submit busy={form.busy} busyLabel="Starting…">
           Import the leads
         </Submit>

@@ -69,9 +69,14 @@ type Field = { name: string; label: string; required: boolean };
 
 export function Registration() {
   const q = useQuery(PageDoc, {});
-  if (q.error) return <ErrorBox message={q.error} retry={q.reload} />;
-  if (!q.data) return <Loading />;
-  return <Editor key={q.data.registrationPage.path} page={q.data.registrationPage} onSaved={q.reload} />;
+  if (!q.data) return q.error ? <ErrorBox message={q.error} retry={q.reload} /> : <Loading />;
+  // A failed refresh after a save keeps the form (and its "saved" notice) on screen.
+  return (
+    <>
+      {q.error && <ErrorBox message={q.error} retry={q.reload} />}
+      <Editor key={q.data.registrationPage.path} page={q.data.registrationPage} onSaved={q.reload} />
+    </>
+  );
 }
 
 function Editor({ page, onSaved }: { page: PageData; onSaved: () => Promise<void> }) {
