@@ -857,6 +857,9 @@ async def test_owner_sets_up_the_workspace_imports_a_file_and_edits_the_registra
     await page.get_by_label("New lost reason").fill("Moved on their own")
     await page.get_by_role("button", name="Add reason").click()
     await page.locator("ul.cards li").filter(has_text="Moved on their own").wait_for()
+    await page.get_by_label("New choice for “When do they want it done?”").fill("Next year")
+    await page.get_by_role("button", name="Add choice").click()
+    await page.locator(".choices li").filter(has_text="Next year").wait_for()
 
     # Import a CSV: upload, map, the check runs with its progress, then the import.
     csv = tmp_path / "leads.csv"

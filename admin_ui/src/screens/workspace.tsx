@@ -168,6 +168,28 @@ const UpdateQuestionDoc = graphql(`
     }
   }
 `);
+const AddChoiceDoc = graphql(`
+  mutation AddFeedbackChoice($input: AddFeedbackChoiceInput!) {
+    addFeedbackChoice(input: $input) {
+      userErrors {
+        field
+        code
+        message
+      }
+    }
+  }
+`);
+const ArchiveChoiceDoc = graphql(`
+  mutation ArchiveFeedbackChoice($input: ArchiveFeedbackChoiceInput!) {
+    archiveFeedbackChoice(input: $input) {
+      userErrors {
+        field
+        code
+        message
+      }
+    }
+  }
+`);
 const CreateRuleDoc = graphql(`
   mutation CreateRule($input: CreateAssignmentRuleInput!) {
     createAssignmentRule(input: $input) {
@@ -374,6 +396,34 @@ export function WorkspaceSetup() {
                 {fq.archived ? "Ask again" : "Archive"}
                 <span class="visually-hidden"> “{fq.text}”</span>
               </button>
+              {fq.kind === "CHOICE" && !fq.archived && (
+                <div class="choices">
+                  <ul class="plain inline-list">
+                    {fq.choices.map((c) => (
+                      <li key={c.id}>
+                        <span class={c.archived ? "muted" : undefined}>{c.label}</span>{" "}
+                        <button
+                          type="button"
+                          class="link-button"
+                          disabled={act.busy}
+                          onClick={() => void run(async () => (await request(ArchiveChoiceDoc, { input: { choiceId: c.id, archived: !c.archived } })).archiveFeedbackChoice)}
+                        >
+                          {c.archived ? "offer again" : "archive"}
+                          <span class="visually-hidden"> the choice {c.label}</span>
+                        </button>
+                      </li>
+                    ))}
+                  </ul>
+                  <OneFieldForm
+                    name={`choice-${fq.id}`}
+                    serverName="label"
+                    label={`New choice for “${fq.text}”`}
+                    button="Add choice"
+                    onSubmit={async (label) => (await request(AddChoiceDoc, { input: { questionId: fq.id, label } })).addFeedbackChoice}
+                    onSaved={q.reload}
+                  />
+                </div>
+              )}
             </li>
           ))}
         </ul>
