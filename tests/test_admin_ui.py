@@ -534,6 +534,15 @@ async def test_operator_sees_a_leads_routing_trace_and_the_operator_screens(sess
     await s.heading("Partners")
     await page.get_by_role("row").filter(has_text="Great Lakes Movers").wait_for()
     await s.axe("partners")
+    # A bank transfer received: the reference is required (at its field), then the deposit is recorded.
+    record = page.get_by_role("region", name="Record a bank transfer or check")
+    await record.get_by_label("Partner").select_option(label="Harbor Law Group")
+    await record.get_by_label("Amount (USD)").fill("250.00")
+    await record.get_by_role("button", name="Record payment").click()
+    await page.locator("#f-reference-error").wait_for()
+    await record.get_by_label("Transfer reference or check number").fill(f"WIRE-{uuid.uuid4().hex[:8]}")
+    await record.get_by_role("button", name="Record payment").click()
+    await record.get_by_text("Recorded: the balance is now").wait_for()
 
     await s.nav("Leads")
     sold = page.locator("main tbody tr").filter(has=page.locator(".badge", has_text="Sold")).first
