@@ -21,6 +21,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
@@ -144,10 +145,47 @@ def built_ui():
     return UI / "dist"
 
 
+def _wait_up(url: str, proc, log, what: str) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except urllib.error.HTTPError:
+            return  # it answers
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                log.seek(0)
+                pytest.fail(f"{what} did not start: {log.read()[-3000:]}", pytrace=False)
+            time.sleep(0.2)
+
+
 @pytest.fixture(scope="module")
-def server(built_ui, tmp_path_factory):
-    """`leadwire demo` then `leadwire serve` on a free port, as a user runs them."""
+def fake_stripe(tmp_path_factory):
+    """tests/fake_stripe.py on its own loopback port: the card gateway the server is configured with."""
+    work = tmp_path_factory.mktemp("fake-stripe")
+    port = _free_port()
+    code = ("import sys, uvicorn; sys.path.insert(0, %r); from fake_stripe import FakeStripe; "
+            "uvicorn.run(FakeStripe().app, host='127.0.0.1', port=%d, log_level='warning')") % (str(ROOT / "tests"), port)
+    with open(work / "stripe.log", "w+") as log:
+        proc = subprocess.Popen([sys.executable, "-c", code], stdout=log, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        _wait_up(base + "/v1/none", proc, log, "the fake Stripe")
+        yield base
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def server(built_ui, fake_stripe, tmp_path_factory):
+    """`leadwire demo` then `leadwire serve` on a free port, as a user runs them (cards through a fake Stripe)."""
+    from fake_stripe import API_KEY, PUBLISHABLE_KEY
+
     work = tmp_path_factory.mktemp("admin-ui-server")
+    (work / "plugins.toml").write_text(
+        f'[plugin.stripe_gateway]\napi_key = "{API_KEY}"\npublishable_key = "{PUBLISHABLE_KEY}"\nbase_url = "{fake_stripe}"\n'
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEADWIRE_")}
     env.update(LEADWIRE_DATABASE_URL=f"sqlite:///{work / 'leadwire.sqlite3'}", LEADWIRE_SECRET_KEY="e2e-" + "k" * 40)
     command = [sys.executable, "-m", "leadwire"]
@@ -158,17 +196,7 @@ def server(built_ui, tmp_path_factory):
         proc = subprocess.Popen(command + ["serve", "--port", str(port), "--log-level", "warning"], cwd=work, env=env,
                                 stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    proc.kill()
-                    log.seek(0)
-                    pytest.fail(f"the server did not start: {log.read()[-3000:]}", pytrace=False)
-                time.sleep(0.2)
+        _wait_up(f"{base}/healthz", proc, log, "the server")
         yield base
         proc.send_signal(signal.SIGTERM)
         try:
@@ -180,12 +208,12 @@ def server(built_ui, tmp_path_factory):
 class Api:
     """The test's own GraphQL client (cookie + CSRF), for setting the scene."""
 
-    def __init__(self, base: str, email: str):
+    def __init__(self, base: str, email: str, password: str = PASSWORD):
         import httpx
 
         self.http = httpx.Client(base_url=base, timeout=30)
         body = self.data("mutation($i: SignInInput!) { signIn(input: $i) { csrfToken userErrors { message } } }",
-                         {"i": {"email": email, "password": PASSWORD}})
+                         {"i": {"email": email, "password": password}})
         assert body["signIn"]["userErrors"] == [], body
         self.http.headers["x-csrf-token"] = body["signIn"]["csrfToken"]
 
@@ -310,8 +338,15 @@ async def test_partner_owner_activates_an_offer_sets_it_up_and_sees_a_lead_arriv
     page = s.page
     await s.sign_in(OWNER)
     await s.heading("Overview")
+    # The Global Dashboard's charts, drawn from the ledger, returnStats and missedLeads.
+    for caption in ("Balance, last 30 days", "Spend on leads per day, last 30 days", "Leads today against each campaign's daily cap",
+                    "Returns, last 30 days", "Missed leads by reason, last 7 days"):
+        await page.locator("figure.chart figcaption", has_text=caption).wait_for()
     await s.axe("overview")
     await s.shot(screenshots, "overview")
+    balance = page.locator("figure.chart").filter(has_text="Balance, last 30 days")
+    await balance.get_by_text("Show the numbers").click()
+    assert await balance.locator("tbody tr").count() == 30
 
     # Lead Deals: industry + product search, Activate -> a campaign.
     await s.nav("Lead Deals")
@@ -499,6 +534,15 @@ async def test_operator_sees_a_leads_routing_trace_and_the_operator_screens(sess
     await s.heading("Partners")
     await page.get_by_role("row").filter(has_text="Great Lakes Movers").wait_for()
     await s.axe("partners")
+    # A bank transfer received: the reference is required (at its field), then the deposit is recorded.
+    record = page.get_by_role("region", name="Record a bank transfer or check")
+    await record.get_by_label("Partner").select_option(label="Harbor Law Group")
+    await record.get_by_label("Amount (USD)").fill("250.00")
+    await record.get_by_role("button", name="Record payment").click()
+    await page.locator("#f-reference-error").wait_for()
+    await record.get_by_label("Transfer reference or check number").fill(f"WIRE-{uuid.uuid4().hex[:8]}")
+    await record.get_by_role("button", name="Record payment").click()
+    await record.get_by_text("Recorded: the balance is now").wait_for()
 
     await s.nav("Leads")
     sold = page.locator("main tbody tr").filter(has=page.locator(".badge", has_text="Sold")).first
@@ -510,7 +554,12 @@ async def test_operator_sees_a_leads_routing_trace_and_the_operator_screens(sess
     await s.axe("lead routing trace")
     await s.shot(screenshots, "operator-routing-trace")
 
-    for label in ("Catalogue", "Deliveries", "Lead sources", "Campaigns", "Staff", "API tokens", "Account", "Live feed"):
+    await s.nav("Ledger check")
+    await page.get_by_role("button", name="Check every account").click()
+    await page.get_by_text("accounts add up").wait_for()
+    await s.axe("ledger check")
+
+    for label in ("Catalogue", "Deliveries", "Lead sources", "Campaigns", "Staff", "API tokens", "Account", "Live feed", "Return review"):
         await s.nav(label)
         await s.axe(label)
     await s.nav("Catalogue")
@@ -557,6 +606,12 @@ async def test_sign_in_errors_lockout_profile_and_phone_width(session_factory, s
     await p.heading("Overview")
     await p.axe("overview (phone)")
     await p.shot(screenshots, "phone-overview")
+    assert not await p.page.locator("nav#nav").get_by_role("link", name="Funds").count()  # the owner's
+    await p.goto("/pipeline")
+    await p.heading("Pipeline")
+    await p.page.locator("li.lead-card").first.wait_for()
+    await p.axe("pipeline (phone)")
+    await p.shot(screenshots, "phone-pipeline")
     await p.nav("Your profile")
     await p.heading("Your profile")
     await p.page.get_by_label("Time zone", exact=True).select_option("Europe/Paris")
@@ -588,3 +643,281 @@ async def test_a_person_in_two_accounts_switches_between_them(session_factory, s
     await s.heading("Partners" if "operator" in other else "Overview")
     assert await switcher.locator("option:checked").inner_text() == other
     await s.axe("after switching account")
+
+
+def _save_card(api: Api, stripe_base: str) -> None:
+    """What the card form does with Stripe.js: start a setup, confirm it at (the fake) Stripe, complete it."""
+    import httpx
+    from fake_stripe import PUBLISHABLE_KEY
+
+    started = api.data('mutation { startCardSetup(input: {gateway: "stripe"}) { setupId clientSecret userErrors { message } } }')["startCardSetup"]
+    assert started["userErrors"] == [], started
+    intent = started["clientSecret"].split("_secret_")[0]
+    r = httpx.post(f"{stripe_base}/v1/setup_intents/{intent}/confirm", headers={"Authorization": f"Bearer {PUBLISHABLE_KEY}"},
+                   data={"payment_method": "pm_card_visa", "client_secret": started["clientSecret"]})
+    assert r.status_code == 200, r.text
+    done = api.data("mutation($i: CompleteCardSetupInput!) { completeCardSetup(input: $i) { paymentMethod { label } userErrors { message } } }",
+                    {"i": {"setupId": started["setupId"]}})["completeCardSetup"]
+    assert done["userErrors"] == [] and done["paymentMethod"]["label"] == "Visa ending 4242", done
+
+
+
+
+async def test_a_new_partner_signs_up_funds_the_account_gets_a_lead_live_and_returns_it(session_factory, server, fake_stripe, screenshots):
+    s = await session_factory()
+    page = s.page
+    email = f"owner.{uuid.uuid4().hex[:6]}@hudsonvan.example"
+    password = "hudson-van-lines-2026"
+    await s.goto("/signup")
+    await s.heading("Become a partner")
+    await s.axe("sign up")
+    await page.get_by_label("Company name").fill("Hudson Van Lines")
+    await page.get_by_label("Your name").fill("Hana Hudson")
+    await page.get_by_label("E-mail").fill(email)
+    await page.get_by_label("Password").fill(password)
+    await page.get_by_role("button", name="Create account").click()
+    await s.heading("Overview")
+
+    # The operator approves the new partner (the operator screens are tested elsewhere).
+    partner = Api(server, email, password)
+    account_id = partner.data("{ viewer { account { id } } }")["viewer"]["account"]["id"]
+    operator = Api(server, OPERATOR)
+    approved = operator.data("mutation($i: AccountIdInput!) { approvePartner(input: $i) { userErrors { message } } }",
+                             {"i": {"accountId": account_id}})["approvePartner"]
+    assert approved["userErrors"] == []
+
+    # Activate an offer; ZIP + radius around Manhattan; every day, all day.
+    await s.nav("Lead Deals")
+    await page.get_by_label("Industry").select_option(label="Moving")
+    await page.get_by_label("Product (category)").select_option(label="Long-distance moving")
+    await page.get_by_role("button", name="Search").click()
+    await page.get_by_role("row").filter(has_text="Shared long-distance move").get_by_role("button", name="Activate").click()
+    await s.heading("Long-distance moving — Shared long-distance move")
+    await page.get_by_label("ZIP + radius").check()
+    await page.get_by_label("Centre ZIP").fill("10001")
+    await page.get_by_label("Radius (miles)").fill("25")
+    await page.get_by_role("button", name="Save filter").click()
+    await page.get_by_text("Filter saved.").wait_for()
+    await page.get_by_role("link", name="Schedule").click()
+    await page.get_by_label("Only during these hours").check()
+    await page.get_by_role("button", name="Every day, all day").click()
+    await page.get_by_role("button", name="Save schedule").click()
+    await page.get_by_text("Schedule and caps saved.").wait_for()
+
+    # Funds: a card saved (the card form's part, through the API), then Add funds in the UI.
+    _save_card(partner, fake_stripe)
+    await s.nav("Funds")
+    await page.get_by_role("region", name="Cards on file").get_by_text("Visa ending 4242 · expires").wait_for()
+    await page.get_by_label("Amount (USD)").fill("5")
+    await page.get_by_role("button", name="Add funds").click()
+    error = page.locator("#f-amountMinor-error")
+    await error.wait_for()
+    assert await page.get_by_label("Amount (USD)").get_attribute("aria-invalid") == "true"
+    await page.get_by_label("Amount (USD)").fill("100.00")
+    await page.get_by_role("button", name="Add funds").click()
+    await page.get_by_text("$100.00 added.").wait_for()
+    await page.locator(".stat-value", has_text="$100.00").first.wait_for()
+    ledger = page.get_by_role("region", name="Ledger entries")
+    await ledger.get_by_text("Deposit").wait_for()
+    await s.axe("funds")
+    await s.shot(screenshots, "funds")
+
+    # The live feed: a lead in the radius arrives while the page is open.
+    await s.nav("Live feed")
+    await page.get_by_text("Live: new leads appear here").wait_for()
+    key = _source_key(operator)
+    first, last = "Theo", f"Lindqvist{uuid.uuid4().hex[:6]}"
+    submitted = operator.data(
+        """mutation($i: SubmitLeadInput!) { submitLead(input: $i) { status userErrors { field message } } }""",
+        {"i": {"productId": _product_id(operator, "Long-distance moving"), "firstName": first, "lastName": last,
+               "phone": f"+1212555{uuid.uuid4().int % 10000:04d}", "postalCode": "10001", "email": "theo@example.com",
+               "consent": {"text": "I agree to be contacted about my move."},
+               "data": {"from_zip": "10001", "to_zip": "60601", "move_date": (dt.date.today() + dt.timedelta(days=20)).isoformat(),
+                        "move_size": "2_bedrooms"}}},
+        headers={"authorization": f"Bearer {key}"},
+    )["submitLead"]
+    assert submitted["userErrors"] == [] and submitted["status"] == "SOLD", submitted
+    item = page.locator("ol.feed li").filter(has_text=f"{first} {last}")
+    await item.wait_for(timeout=10_000)
+
+    # Return it from its page: the window is shown, the reason is required.
+    await item.get_by_role("link", name=f"{first} {last}").click()
+    await s.heading(f"{first} {last}")
+    ret = page.get_by_role("region", name="Return")
+    assert "You can return it until" in await ret.inner_text()
+    await ret.get_by_role("button", name="Request a return").click()
+    await page.locator("#f-reason-error").wait_for()
+    await ret.get_by_label("Reason").select_option(label="No working phone number")
+    await ret.get_by_label("Note (optional)").fill("The number is disconnected.")
+    await ret.get_by_role("button", name="Request a return").click()
+    await ret.get_by_text("You asked to return it").wait_for()
+    assert "Pending" in await ret.inner_text()
+    await s.axe("lead detail with a return")
+    await s.nav("Returns")
+    row = page.get_by_role("row").filter(has_text=f"{first} {last}")
+    await row.wait_for()
+    assert "Pending" in await row.inner_text() and "$32.00" in await row.inner_text()
+    await s.axe("returns")
+
+    # The operator approves it from the review queue; the partner gets the price back as credits.
+    o = await session_factory()
+    await o.sign_in(OPERATOR)
+    await o.nav("Return review")
+    request = o.page.locator("li.return-item").filter(has_text=f"{first} {last}")
+    await request.wait_for()
+    assert "Hudson Van Lines" in await request.inner_text() and "due" in await request.inner_text()
+    await o.axe("return review")
+    await o.shot(screenshots, "operator-return-review")
+    await request.get_by_role("button", name=f"Approve the return of {first} {last}").click()
+    await request.get_by_text("Approved: the price was credited.").wait_for()
+
+    await s.nav("Funds")
+    await page.get_by_role("region", name="Ledger entries").get_by_text("Return credit").wait_for()
+    await s.nav("Returns")
+    assert "Approved" in await page.get_by_role("row").filter(has_text=f"{first} {last}").inner_text()
+
+    # All Reports: filtered down to the lead, then the same set as a CSV file through its one-time link.
+    await s.nav("All Reports")
+    await page.get_by_label("From (day)").fill("2030-01-02")
+    await page.get_by_label("To (day)").fill("2030-01-01")
+    await page.get_by_role("button", name="Apply filters").click()
+    await page.locator("#f-filter-to-error").wait_for()
+    await page.get_by_label("From (day)").fill("")
+    await page.get_by_label("To (day)").fill("")
+    await page.get_by_label("Name, e-mail, phone, city or ZIP").fill(last)
+    await page.get_by_role("button", name="Apply filters").click()
+    await page.get_by_text("Showing 1 of 1").wait_for()
+    assert f"{first} {last}" in await page.get_by_role("region", name="Leads in the report").inner_text()
+    await s.axe("all reports")
+    await s.shot(screenshots, "reports")
+    async with page.expect_download() as info:
+        await page.get_by_role("button", name="Download CSV").click()
+    download = await info.value
+    lines = Path(await download.path()).read_text(encoding="utf-8-sig").strip().splitlines()
+    assert len(lines) == 2 and last in lines[1] and "theo@example.com" in lines[1], lines
+    await page.get_by_text("Your CSV download has started").wait_for()
+
+
+async def test_owner_works_the_pipeline_by_dragging_and_by_keyboard(session_factory, server, screenshots):
+    s = await session_factory()
+    page = s.page
+    await s.sign_in(OWNER)
+    await s.nav("Pipeline")
+    new_col = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name="New Lead"))
+    opp_col = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name="Opportunity"))
+    card = new_col.locator("li.lead-card").first
+    await card.wait_for()
+    name = await card.get_by_role("link").first.inner_text()
+    href = await card.get_by_role("link").first.get_attribute("href")
+    mine = page.locator("li.lead-card").filter(has=page.locator(f'a[href="{href}"]'))
+    await s.axe("pipeline")
+    await s.shot(screenshots, "pipeline")
+
+    # Dragged to Opportunity without the compulsory answer: refused, with the question named.
+    await card.drag_to(opp_col.get_by_role("heading", name="Opportunity"))
+    summary = page.locator(".error-summary")
+    await summary.wait_for()
+    assert name in await summary.inner_text() and "decision maker" in await summary.inner_text()
+
+    # Answer it on the lead's page, then move it there with the keyboard ("Move to" list).
+    await page.locator(f'a[href="{href}"]').click()
+    await s.heading(name)
+    await page.get_by_label("Is the decision maker on the call?").select_option(label="Yes")
+    await page.get_by_role("button", name="Save answers").click()
+    await page.get_by_text("Answers saved.").wait_for()
+    await s.nav("Pipeline")
+    await mine.get_by_label(f"Move {name} to").select_option(label="Opportunity")
+    await opp_col.locator("li.lead-card").filter(has=page.locator(f'a[href="{href}"]')).wait_for()
+
+    # Lost needs a reason: the error sits at the reason's field.
+    card = mine
+    await card.get_by_label(f"Move {name} to").select_option(label="Sale/Lost: lost…")
+    await card.get_by_role("button", name="Mark lost").click()
+    reason = card.get_by_label("Why was it lost?")
+    await page.wait_for_function("() => document.querySelector('[aria-invalid=true]')")
+    assert await reason.get_attribute("aria-invalid") == "true"
+    await reason.select_option(label="No immediate need")
+    await card.get_by_role("button", name="Mark lost").click()
+    closing = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name="Sale/Lost"))
+    lost = closing.locator("li.lead-card").filter(has=page.locator(f'a[href="{href}"]'))
+    await lost.wait_for()
+    assert "Lost" in await lost.inner_text() and "No immediate need" in await lost.inner_text()
+
+
+async def test_owner_sets_up_the_workspace_imports_a_file_and_edits_the_registration_page(session_factory, server, screenshots, tmp_path):
+    s = await session_factory()
+    page = s.page
+    await s.sign_in(OWNER)
+    await s.nav("Workspace set-up")
+    await page.get_by_role("heading", name="Assignment rules").wait_for()
+    await s.axe("workspace set-up")
+    await s.shot(screenshots, "workspace-setup")
+
+    # A rule with nobody to give leads to: the error is at the users' field.
+    await page.get_by_label("Rule name").fill("Ohio, least busy")
+    await page.get_by_label("How").select_option(label="Least busy")
+    await page.get_by_label("When the state is (e.g. MI, OH)").fill("OH")
+    await page.get_by_role("button", name="Add rule").click()
+    await page.locator("#f-userIds-error").wait_for()
+    await page.get_by_label("Marcus Reed").check()
+    await page.get_by_role("button", name="Add rule").click()
+    await page.get_by_text("Rule added.").wait_for()
+    await page.locator("ol.rules li").filter(has_text="Ohio, least busy").wait_for()
+    await page.get_by_label("New lost reason").fill("Moved on their own")
+    await page.get_by_role("button", name="Add reason").click()
+    await page.locator("ul.cards li").filter(has_text="Moved on their own").wait_for()
+    await page.get_by_label("New choice for “When do they want it done?”").fill("Next year")
+    await page.get_by_role("button", name="Add choice").click()
+    await page.locator(".choices li").filter(has_text="Next year").wait_for()
+
+    # Import a CSV: upload, map, the check runs with its progress, then the import.
+    csv = tmp_path / "leads.csv"
+    newhire = f"Nia Newhire {uuid.uuid4().hex[:4]}"
+    rows = ["Name,E-mail,Phone,Zip,Budget,Sales rep"] + [
+        f"Person {i},person{i}.{uuid.uuid4().hex[:4]}@example.com,+1313555{1000 + i},48201,{i * 100},{newhire if i % 2 else 'Marcus Reed'}"
+        for i in range(40)]
+    rows.append("No Contact,,,48201,5,")  # a row with neither phone nor e-mail
+    csv.write_text("\n".join(rows) + "\n")
+    await s.goto("/import")
+    await s.heading("Import leads")
+    await s.axe("import")
+    await page.get_by_role("button", name="Upload").click()
+    await page.locator("#f-file-error").wait_for()
+    await page.get_by_label("CSV file", exact=True).set_input_files(str(csv))
+    await page.get_by_role("button", name="Upload").click()
+    await s.heading("leads.csv")
+    await page.get_by_label("Column “Name”").select_option("full_name")
+    await page.get_by_label("Column “Budget”").select_option("data.budget")
+    await page.get_by_role("button", name="Check the rows").click()
+    await page.get_by_role("button", name="Import the leads").wait_for(timeout=30_000)
+    assert "1 row with errors" in await page.get_by_role("region", name="What the file holds").inner_text()
+    await s.axe("import preview")
+    await s.shot(screenshots, "import-preview")
+    # The file's people: Marcus is matched by name; the new hire becomes a user on the spot.
+    assert await page.get_by_label("“Marcus Reed” (20 rows)").locator("option:checked").inner_text() == "Marcus Reed"
+    await page.get_by_label(f"“{newhire}” (20 rows)").select_option(label="A new user…")
+    await page.get_by_label(f"E-mail of the new user for “{newhire}”").fill(f"nia.{uuid.uuid4().hex[:6]}@greatlakesmovers.example")
+    await page.get_by_role("button", name="Import the leads").click()
+    await page.get_by_text("Import finished: 40 leads are on your pipeline.").wait_for(timeout=30_000)
+    owner = Api(server, OWNER)
+    people = owner.data("{ users(first: 100) { edges { node { name leads(first: 1) { totalCount } } } } }")["users"]["edges"]
+    assert any(e["node"]["name"] == newhire and e["node"]["leads"]["totalCount"] == 20 for e in people), people
+
+    # The registration page: the preview follows the edits; a bad address is refused at its field.
+    await page.get_by_role("link", name="Workspace set-up").click()
+    await page.get_by_role("link", name="the registration page").click()
+    await s.heading("Registration page")
+    await page.get_by_label("Title").fill("Get your moving quote today")
+    preview = page.get_by_role("region", name="Preview of the registration form")
+    await preview.get_by_text("Get your moving quote today").wait_for()
+    await page.get_by_label("After submitting, send the visitor to (optional)").fill("not a web address")
+    await page.get_by_role("button", name="Save page").click()
+    await page.locator("#f-redirectUrl-error").wait_for()
+    await page.get_by_label("After submitting, send the visitor to (optional)").fill("")
+    await page.get_by_role("button", name="Save page").click()
+    await page.locator("#f-redirectUrl-error").wait_for(state="detached")
+    await page.locator(".notice.success, .error-summary").first.wait_for()
+    assert await page.get_by_text("Registration page saved.").count(), await page.locator("main").inner_text()
+    await s.axe("registration page")
+    await page.evaluate("window.scrollTo(0, 0)")
+    await s.shot(screenshots, "registration-page")

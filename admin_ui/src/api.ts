@@ -126,3 +126,33 @@ export function closeSocket(): void {
     emitSocket("closed");
   }
 }
+
+/** POST a file as multipart/form-data (field `file`) with the session and CSRF header; reports upload progress (0 to 1). */
+export function uploadFile<T>(path: string, file: File, onProgress: (fraction: number) => void): Promise<{ status: number; body: T }> {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", path);
+    xhr.withCredentials = true;
+    const token = csrf();
+    if (token) xhr.setRequestHeader("x-csrf-token", token);
+    xhr.setRequestHeader("accept", "application/json");
+    xhr.upload.onprogress = (e) => {
+      if (e.lengthComputable) onProgress(e.loaded / e.total);
+    };
+    xhr.onload = () => {
+      let body: T;
+      try {
+        body = JSON.parse(xhr.responseText) as T;
+      } catch {
+        reject(new ApiError(`The server answered ${xhr.status} ${xhr.statusText}.`, "NETWORK"));
+        return;
+      }
+      if (xhr.status === 401) onSessionEnded?.("Your session has ended. Please sign in again.");
+      resolve({ status: xhr.status, body });
+    };
+    xhr.onerror = () => reject(new ApiError("The server cannot be reached. Check your connection and try again.", "NETWORK"));
+    const form = new FormData();
+    form.append("file", file);
+    xhr.send(form);
+  });
+}

@@ -12,6 +12,13 @@ import { CampaignPage, Campaigns } from "./screens/campaigns";
 import { Catalogue } from "./screens/catalogue";
 import { Deals } from "./screens/deals";
 import { Deliveries } from "./screens/deliveries";
+import { Funds, LedgerCheck } from "./screens/funds";
+import { Pipeline } from "./screens/pipeline";
+import { WorkspaceSetup } from "./screens/workspace";
+import { ImportPage, Imports } from "./screens/imports";
+import { Registration } from "./screens/registration";
+import { Reports } from "./screens/reports";
+import { Returns } from "./screens/returns";
 import { LiveFeed } from "./screens/feed";
 import { LeadPage, Leads } from "./screens/leads";
 import { Overview } from "./screens/overview";
@@ -49,16 +56,21 @@ const SwitchAccountDoc = graphql(`
 `);
 
 type Route = { pattern: string; render: (p: Record<string, string>) => ComponentChildren };
-type NavItem = { to: string; label: string };
+type NavItem = { to: string; label: string; ownerOnly?: boolean };
 
 const PARTNER_NAV: NavItem[] = [
   { to: "/", label: "Overview" },
   { to: "/feed", label: "Live feed" },
   { to: "/leads", label: "Leads" },
+  { to: "/pipeline", label: "Pipeline" },
   { to: "/deals", label: "Lead Deals" },
   { to: "/campaigns", label: "Campaigns" },
+  { to: "/funds", label: "Funds", ownerOnly: true },
+  { to: "/returns", label: "Returns" },
+  { to: "/reports", label: "All Reports" },
   { to: "/deliveries", label: "Deliveries" },
   { to: "/users", label: "Users" },
+  { to: "/workspace", label: "Workspace set-up", ownerOnly: true },
   { to: "/account", label: "Company" },
   { to: "/tokens", label: "API tokens" },
   { to: "/profile", label: "Your profile" },
@@ -68,6 +80,9 @@ const OPERATOR_NAV: NavItem[] = [
   { to: "/", label: "Partners" },
   { to: "/catalogue", label: "Catalogue" },
   { to: "/leads", label: "Leads" },
+  { to: "/returns", label: "Return review" },
+  { to: "/reports", label: "All Reports" },
+  { to: "/ledger-check", label: "Ledger check" },
   { to: "/feed", label: "Live feed" },
   { to: "/campaigns", label: "Campaigns" },
   { to: "/deliveries", label: "Deliveries" },
@@ -85,6 +100,8 @@ const COMMON_ROUTES: Route[] = [
   { pattern: "/campaigns", render: () => <Campaigns /> },
   { pattern: "/campaigns/:id/:tab?", render: (p) => <CampaignPage id={p.id} tab={p.tab ?? "global"} /> },
   { pattern: "/deliveries", render: () => <Deliveries /> },
+  { pattern: "/returns", render: () => <Returns /> },
+  { pattern: "/reports", render: () => <Reports /> },
   { pattern: "/users", render: () => <Users /> },
   { pattern: "/users/:id", render: (p) => <UserPage id={p.id} /> },
   { pattern: "/tokens", render: () => <Tokens /> },
@@ -95,6 +112,12 @@ const COMMON_ROUTES: Route[] = [
 const PARTNER_ROUTES: Route[] = [
   { pattern: "/", render: () => <Overview /> },
   { pattern: "/deals", render: () => <Deals /> },
+  { pattern: "/funds", render: () => <Funds /> },
+  { pattern: "/pipeline", render: () => <Pipeline /> },
+  { pattern: "/workspace", render: () => <WorkspaceSetup /> },
+  { pattern: "/import", render: () => <Imports /> },
+  { pattern: "/import/:id", render: (p) => <ImportPage id={p.id} /> },
+  { pattern: "/registration", render: () => <Registration /> },
   ...COMMON_ROUTES,
 ];
 
@@ -103,6 +126,7 @@ const OPERATOR_ROUTES: Route[] = [
   { pattern: "/partners", render: () => <Partners /> },
   { pattern: "/catalogue", render: () => <Catalogue /> },
   { pattern: "/sources", render: () => <Sources /> },
+  { pattern: "/ledger-check", render: () => <LedgerCheck /> },
   ...COMMON_ROUTES,
 ];
 
@@ -252,7 +276,7 @@ function Shell({ viewer, reload, onSignedOut }: { viewer: Viewer; reload: () => 
       </>
     );
   }
-  const nav = isOperator ? OPERATOR_NAV : PARTNER_NAV;
+  const nav = (isOperator ? OPERATOR_NAV : PARTNER_NAV).filter((n) => !n.ownerOnly || viewer.user.isOwner);
   const active = (to: string) => (to === "/" ? path === "/" || path === "/partners" : path === to || path.startsWith(to + "/"));
 
   return (

@@ -3,12 +3,14 @@ import { useState } from "preact/hooks";
 import { request } from "../api";
 import { humanize, outcomeLabel } from "../format";
 import { graphql } from "../gql";
-import type { LeadQuery } from "../gql/graphql";
+import type { LeadQuery, LeadsQuery } from "../gql/graphql";
 import { useForm, usePaged, useQuery } from "../hooks";
 import { idPath, Link, navigate, usePath } from "../router";
 import { useSession } from "../session";
-import { Badge, ErrorBox, LoadMore, Loading, Money, Notice, PageTitle, Section, TableWrap, Time } from "../ui/common";
+import { Badge, ErrorBox, Loading, Money, Notice, PagedTable, PageTitle, Section, TableWrap, Time } from "../ui/common";
 import { ErrorSummary } from "../ui/forms";
+import { LeadWork } from "./pipeline";
+import { LeadReturn } from "./returns";
 import { DeliveryCard } from "./deliveries";
 
 const LeadsDoc = graphql(`
@@ -161,58 +163,38 @@ export function Leads() {
         </div>
         <button type="submit">Search</button>
       </form>
-      <TableWrap label="Leads">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Phone</th>
-              <th scope="col">Location</th>
-              <th scope="col">Product</th>
-              <th scope="col">{isOperator ? "Status" : "Assigned to"}</th>
-              <th scope="col">{isOperator ? "Received" : "Price"}</th>
-              {!isOperator && <th scope="col">Received</th>}
-            </tr>
-          </thead>
-          <tbody>
-            {page.items.map((l) => (
-              <tr key={l.id}>
-                <td>
-                  <Link to={idPath("leads", l.id)}>
-                    {l.firstName} {l.lastName}
-                  </Link>
-                  <div class="muted small">{l.email}</div>
-                </td>
-                <td>
-                  <a href={`tel:${l.phone}`}>{l.phone}</a>
-                </td>
-                <td>
-                  {l.city} {l.state} {l.postalCode}
-                </td>
-                <td>{l.product?.name ?? humanize(l.origin)}</td>
-                {isOperator ? (
-                  <td>{l.marketStatus ? <StatusBadge status={l.marketStatus} /> : "—"}</td>
-                ) : (
-                  <td>{l.assignee?.name ?? <span class="muted">Unassigned</span>}</td>
-                )}
-                {isOperator ? (
-                  <td>
-                    <Time value={l.createdAt} />
-                  </td>
-                ) : (
-                  <td>{l.sale ? <Money value={l.sale.price} /> : "—"}</td>
-                )}
-                {!isOperator && (
-                  <td>
-                    <Time value={l.createdAt} />
-                  </td>
-                )}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </TableWrap>
-      <LoadMore page={page} noun="leads" />
+      <PagedTable
+        page={page}
+        noun="leads"
+        label="Leads"
+        rowKey={(l) => l.id}
+        columns={[
+          {
+            header: "Name",
+            cell: (l) => (
+              <>
+                <Link to={idPath("leads", l.id)}>
+                  {l.firstName} {l.lastName}
+                </Link>
+                <div class="muted small">{l.email}</div>
+              </>
+            ),
+          },
+          { header: "Phone", cell: (l) => <a href={`tel:${l.phone}`}>{l.phone}</a> },
+          { header: "Location", cell: (l) => `${l.city} ${l.state} ${l.postalCode}` },
+          { header: "Product", cell: (l) => l.product?.name ?? humanize(l.origin) },
+          ...(isOperator
+            ? [
+                { header: "Status", cell: (l: Row) => (l.marketStatus ? <StatusBadge status={l.marketStatus} /> : "—") },
+                { header: "Received", cell: (l: Row) => <Time value={l.createdAt} /> },
+              ]
+            : [
+                { header: "Assigned to", cell: (l: Row) => l.assignee?.name ?? <span class="muted">Unassigned</span> },
+                { header: "Price", cell: (l: Row) => (l.sale ? <Money value={l.sale.price} /> : "—") },
+                { header: "Received", cell: (l: Row) => <Time value={l.createdAt} /> },
+              ]),
+        ]}
+      />
     </>
   );
 }
@@ -221,6 +203,8 @@ function StatusBadge({ status }: { status: string }) {
   const kind = status === "SOLD" ? "good" : status === "UNSOLD" ? "warn" : status === "DUPLICATE" ? "bad" : "neutral";
   return <Badge kind={kind}>{humanize(status)}</Badge>;
 }
+
+type Row = LeadsQuery["leads"]["edges"][number]["node"];
 
 type Lead = Extract<NonNullable<LeadQuery["node"]>, { firstName: string }>;
 
@@ -350,6 +334,8 @@ export function LeadPage({ id }: { id: string }) {
           </p>
         </Section>
       )}
+      {!isOperator && <LeadWork leadId={lead.id} />}
+      {lead.sale && !isOperator && <LeadReturn leadId={lead.id} />}
       {lead.routingTrace && (
         <Section title="Routing trace" id="trace-h">
           {lead.routingTrace.length === 0 ? (

@@ -4,6 +4,7 @@ import { graphql } from "../gql";
 import { useQuery } from "../hooks";
 import { idPath, Link } from "../router";
 import { useSession } from "../session";
+import { DashboardCharts } from "./dashboard";
 import { Badge, ErrorBox, Loading, Money, Notice, PageTitle, Section, TableWrap, Time } from "../ui/common";
 
 const OverviewDoc = graphql(`
@@ -123,6 +124,7 @@ export function Overview() {
               )}
             </div>
           </div>
+          <DashboardCharts campaigns={campaigns} currency={account.balance.currency} />
           {campaigns.length === 0 ? (
             <Section title="Get started">
               <p>

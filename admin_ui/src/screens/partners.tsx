@@ -1,10 +1,11 @@
 import { useEffect, useState } from "preact/hooks";
 import { request } from "../api";
 import { graphql } from "../gql";
-import type { PartnersQuery } from "../gql/graphql";
+import type { PartnersQuery, RecordedPaymentMethod } from "../gql/graphql";
 import { useForm, usePaged, useQuery } from "../hooks";
-import { Badge, LoadMore, Money, Notice, PageTitle, TableWrap, Time } from "../ui/common";
-import { ErrorSummary } from "../ui/forms";
+import { Badge, LoadMore, Money, Notice, PageTitle, Section, TableWrap, Time } from "../ui/common";
+import { formatMoney, parseMoney } from "../format";
+import { ErrorSummary, OtherErrors, SelectField, Submit, TextField } from "../ui/forms";
 
 const PartnersDoc = graphql(`
   query Partners($first: Int, $after: String) {
@@ -168,7 +169,98 @@ export function Partners() {
         </table>
       </TableWrap>
       <LoadMore page={page} noun="accounts" />
+      <RecordPayment partners={partners} onDone={page.reload} />
     </>
+  );
+}
+
+const RecordPaymentDoc = graphql(`
+  mutation RecordManualPayment($input: RecordManualPaymentInput!) {
+    recordManualPayment(input: $input) {
+      balance {
+        amountMinor
+        currency
+      }
+      userErrors {
+        field
+        code
+        message
+      }
+    }
+  }
+`);
+
+/** A bank transfer or check the marketplace received, deposited on a partner's balance (docs/money.md). */
+function RecordPayment({ partners, onDone }: { partners: Account[]; onDone: () => Promise<void> }) {
+  const form = useForm();
+  const [v, setV] = useState({ accountId: "", amount: "", method: "BANK_TRANSFER", reference: "", note: "" });
+  const [done, setDone] = useState<string | null>(null);
+  const set = (k: keyof typeof v) => (value: string) => setV({ ...v, [k]: value });
+  const currency = partners.find((a) => a.id === v.accountId)?.balance.currency ?? "USD";
+  return (
+    <Section title="Record a bank transfer or check" id="record-h">
+      <form
+        noValidate
+        onSubmit={async (e) => {
+          e.preventDefault();
+          setDone(null);
+          const minor = parseMoney(v.amount, currency);
+          let balance = "";
+          const ok = await form.submit(async () => {
+            const bad = [
+              ...(!v.accountId ? [{ field: "accountId", code: "REQUIRED", message: "Choose the partner who paid." }] : []),
+              ...(minor === null ? [{ field: "amountMinor", code: "INVALID", message: "Enter an amount, e.g. 500.00." }] : []),
+            ];
+            if (bad.length) return { userErrors: bad };
+            const r = (
+              await request(RecordPaymentDoc, {
+                input: { accountId: v.accountId, amountMinor: minor!, method: v.method as RecordedPaymentMethod, reference: v.reference, note: v.note },
+              })
+            ).recordManualPayment;
+            balance = formatMoney(r.balance);
+            return r;
+          });
+          if (ok) {
+            setDone(`Recorded: the balance is now ${balance}.`);
+            setV({ ...v, amount: "", reference: "", note: "" });
+            await onDone();
+          }
+        }}
+      >
+        <ErrorSummary errors={form.errors} />
+        <div class="row">
+          <SelectField
+            name="accountId"
+            label="Partner"
+            value={v.accountId}
+            onValue={set("accountId")}
+            errors={form.errors}
+            options={[{ value: "", label: "Choose a partner" }, ...partners.map((a) => ({ value: a.id, label: a.name }))]}
+          />
+          <TextField name="amountMinor" label={`Amount (${currency})`} inputMode="decimal" value={v.amount} onValue={set("amount")} errors={form.errors} />
+          <SelectField
+            name="method"
+            label="Received by"
+            value={v.method}
+            onValue={set("method")}
+            errors={form.errors}
+            options={[
+              { value: "BANK_TRANSFER", label: "Bank transfer" },
+              { value: "CHECK", label: "Check" },
+            ]}
+          />
+        </div>
+        <div class="row">
+          <TextField name="reference" label="Transfer reference or check number" value={v.reference} onValue={set("reference")} errors={form.errors} />
+          <TextField name="note" label="Note (optional)" value={v.note} onValue={set("note")} errors={form.errors} />
+        </div>
+        <OtherErrors errors={form.errors} shown={["accountId", "amountMinor", "method", "reference", "note"]} />
+        <Submit busy={form.busy} busyLabel="Recording…">
+          Record payment
+        </Submit>
+        {done && <Notice kind="success">{done}</Notice>}
+      </form>
+    </Section>
   );
 }
 

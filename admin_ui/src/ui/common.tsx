@@ -123,3 +123,62 @@ export function OneTimeSecret({ label, value }: { label: string; value: string }
     </div>
   );
 }
+
+/** One figure of a dashboard row (inside a `.stat-grid`). */
+export function Stat({ label, children }: { label: ComponentChildren; children: ComponentChildren }) {
+  return (
+    <div class="stat card">
+      <h2>{label}</h2>
+      <p class="stat-value">{children}</p>
+    </div>
+  );
+}
+
+export type Column<N> = { header: ComponentChildren; cell: (row: N) => ComponentChildren; num?: boolean };
+
+/** A cursor-paged list as a table: the header, a row per item, then "Load more" (one shape for every list screen). */
+export function PagedTable<N>({
+  page,
+  noun,
+  label,
+  columns,
+  rowKey,
+}: {
+  page: PagedState<N>;
+  noun: string;
+  label: string;
+  columns: Column<N>[];
+  rowKey: (row: N) => string;
+}) {
+  return (
+    <>
+      {page.items.length > 0 && (
+        <TableWrap label={label}>
+          <table>
+            <thead>
+              <tr>
+                {columns.map((c, i) => (
+                  <th scope="col" key={i} class={c.num ? "num" : undefined}>
+                    {c.header}
+                  </th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {page.items.map((row) => (
+                <tr key={rowKey(row)}>
+                  {columns.map((c, i) => (
+                    <td key={i} class={c.num ? "num" : undefined}>
+                      {c.cell(row)}
+                    </td>
+                  ))}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </TableWrap>
+      )}
+      <LoadMore page={page} noun={noun} />
+    </>
+  );
+}

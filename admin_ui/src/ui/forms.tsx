@@ -12,6 +12,11 @@ export function errorsFor(errors: UserError[], name: string): UserError[] {
   return errors.filter((e) => e.field === name);
 }
 
+/** The same errors under other field names (several forms of one kind on a page: `stageId` -> `move-<lead>`). */
+export function renameErrors(errors: UserError[], names: Record<string, string>): UserError[] {
+  return errors.map((e) => (e.field && names[e.field] ? { ...e, field: names[e.field] } : e));
+}
+
 export function ErrorSummary({ errors, title = "Please correct the following" }: { errors: UserError[]; title?: string }) {
   const ref = useRef<HTMLDivElement>(null);
   useEffect(() => {
@@ -77,6 +82,36 @@ function describedBy(id: string, hint: unknown, errs: UserError[]): string | und
   return ids || undefined;
 }
 
+/** The wrapper every field shares: label, hint, the errors for its name, then the control. */
+function FieldShell({
+  id,
+  label,
+  hint,
+  errs,
+  cls,
+  children,
+}: {
+  id: string;
+  label: ComponentChildren;
+  hint?: ComponentChildren;
+  errs: UserError[];
+  cls?: string;
+  children: ComponentChildren;
+}) {
+  return (
+    <div class={`field ${cls ?? ""} ${errs.length ? "has-error" : ""}`}>
+      <label for={id}>{label}</label>
+      {hint && (
+        <p class="hint" id={`${id}-hint`}>
+          {hint}
+        </p>
+      )}
+      <FieldErrors id={id} errors={errs} />
+      {children}
+    </div>
+  );
+}
+
 export function TextField({
   name,
   label,
@@ -91,14 +126,7 @@ export function TextField({
   const id = fieldId(name);
   const errs = errorsFor(errors, name);
   return (
-    <div class={`field ${cls ?? ""} ${errs.length ? "has-error" : ""}`}>
-      <label for={id}>{label}</label>
-      {hint && (
-        <p class="hint" id={`${id}-hint`}>
-          {hint}
-        </p>
-      )}
-      <FieldErrors id={id} errors={errs} />
+    <FieldShell id={id} label={label} hint={hint} errs={errs} cls={cls}>
       <input
         {...input}
         // One input component for every text-like type (preact's types want a single literal).
@@ -110,7 +138,7 @@ export function TextField({
         aria-invalid={errs.length ? "true" : undefined}
         aria-describedby={describedBy(id, hint, errs)}
       />
-    </div>
+    </FieldShell>
   );
 }
 
@@ -128,14 +156,7 @@ export function TextAreaField({
   const id = fieldId(name);
   const errs = errorsFor(errors, name);
   return (
-    <div class={`field ${cls ?? ""} ${errs.length ? "has-error" : ""}`}>
-      <label for={id}>{label}</label>
-      {hint && (
-        <p class="hint" id={`${id}-hint`}>
-          {hint}
-        </p>
-      )}
-      <FieldErrors id={id} errors={errs} />
+    <FieldShell id={id} label={label} hint={hint} errs={errs} cls={cls}>
       <textarea
         {...rest}
         id={id}
@@ -146,7 +167,7 @@ export function TextAreaField({
         aria-invalid={errs.length ? "true" : undefined}
         aria-describedby={describedBy(id, hint, errs)}
       />
-    </div>
+    </FieldShell>
   );
 }
 
@@ -171,14 +192,7 @@ export function SelectField({
   const id = fieldId(name);
   const errs = errorsFor(errors, name);
   return (
-    <div class={`field ${cls ?? ""} ${errs.length ? "has-error" : ""}`}>
-      <label for={id}>{label}</label>
-      {hint && (
-        <p class="hint" id={`${id}-hint`}>
-          {hint}
-        </p>
-      )}
-      <FieldErrors id={id} errors={errs} />
+    <FieldShell id={id} label={label} hint={hint} errs={errs} cls={cls}>
       <select
         id={id}
         name={name}
@@ -195,7 +209,7 @@ export function SelectField({
           </option>
         ))}
       </select>
-    </div>
+    </FieldShell>
   );
 }
 
