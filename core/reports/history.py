@@ -141,10 +141,9 @@ def history_queryset(viewer: Viewer, f: HistoryFilter) -> QuerySet[Lead]:
         qs = qs.filter(assignee_id__in=f.assignee_ids)
     if f.return_statuses:
         statuses = [ReturnStatus(r.value) for r in f.return_statuses if r != ReturnFilter.NONE]
-        returned = ReturnRequest.all()
         q = Q()
         if statuses:
-            q |= Q(id__in=Subquery(returned.filter(status__in=statuses).values("buyer_lead_id")))
+            q |= Q(id__in=Subquery(ReturnRequest.filter(status__in=statuses).values("buyer_lead_id")))
         if ReturnFilter.NONE in f.return_statuses:
             q |= ~Q(id__in=Subquery(ReturnRequest.all().values("buyer_lead_id")))
         qs = qs.filter(q)

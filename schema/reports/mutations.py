@@ -8,7 +8,7 @@ from strawberry.types import Info
 from leadwire.core.errors import DomainError
 from leadwire.core.reports import export
 from leadwire.schema.errors import mutation
-from leadwire.schema.reports.queries import _prefixed, to_history_filter
+from leadwire.schema.reports.queries import prefixed_errors, to_history_filter
 from leadwire.schema.reports.types import CreateLeadExportPayload, ExportFormat, LeadHistoryFilter, ReportExport
 
 
@@ -29,6 +29,6 @@ class ReportMutations:
         try:
             token, row = await export.create_export(info.context.viewer, f, export.ExportFormat(input.format.value))
         except DomainError as exc:
-            raise _prefixed(exc, "filter") from None
+            raise prefixed_errors(exc, "filter") from None
         return CreateLeadExportPayload(export=ReportExport(url=f"/exports/{token}", expires_at=row.expires_at,
                                                            format=export.ExportFormat(row.format)))

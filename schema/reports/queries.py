@@ -60,7 +60,7 @@ def to_history_filter(f: LeadHistoryFilter | None, prefix: str = "filter") -> Hi
 _INPUT_NAMES = {"start": "from", "end": "to"}
 
 
-def _prefixed(exc: DomainError, prefix: str) -> DomainError:
+def prefixed_errors(exc: DomainError, prefix: str) -> DomainError:
     """core's field names as the input's (``end`` is ``to``), under ``prefix``."""
     from leadwire.core.errors import FieldError
 
@@ -88,7 +88,7 @@ class ReportQueries:
         try:
             qs = history_queryset(info.context.viewer, f)
         except DomainError as exc:
-            raise _prefixed(exc, "filter") from None
+            raise prefixed_errors(exc, "filter") from None
         return await paginate_leads(info, qs, first=first, after=after,
                                     ascending=order_by == HistoryOrder.OLDEST_FIRST)
 
