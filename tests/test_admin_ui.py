@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -545,7 +546,8 @@ async def test_operator_sees_a_leads_routing_trace_and_the_operator_screens(sess
     await record.get_by_text("Recorded: the balance is now").wait_for()
 
     await s.nav("Leads")
-    sold = page.locator("main tbody tr").filter(has=page.locator(".badge", has_text="Sold")).first
+    # Exactly "Sold": has_text matches substrings without case, and "Unsold" contains "sold".
+    sold = page.locator("main tbody tr").filter(has=page.locator(".badge", has_text=re.compile(r"^Sold$"))).first
     await sold.get_by_role("link").first.click()
     trace = page.get_by_role("region", name="Routing trace").first
     await trace.wait_for()
