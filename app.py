@@ -75,6 +75,9 @@ async def open_database(settings: Settings) -> None:
 
 def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette:
     """``manage_database=False`` leaves the ORM to the caller (tests)."""
+    from leadwire.core import logsafety
+
+    logsafety.install()  # secrets and PII masked in every log record of this process
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

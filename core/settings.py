@@ -65,6 +65,8 @@ class Settings:
     session_days: int = 14
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
+    login_max_failures_per_email: int = 20
+    login_max_failures_per_ip: int = 100
     max_page_size: int = 100
     require_partner_approval: bool = False
     extra: dict = field(default_factory=dict)
@@ -216,6 +218,8 @@ def load_settings(env: dict[str, str] | None = None, cwd: Path | None = None) ->
         session_days=_int(env, "LEADWIRE_SESSION_DAYS", 14, 1, 365),
         login_max_failures=_int(env, "LEADWIRE_LOGIN_MAX_FAILURES", 5, 1, 1000),
         login_lockout_minutes=_int(env, "LEADWIRE_LOGIN_LOCKOUT_MINUTES", 15, 1, 24 * 60),
+        login_max_failures_per_email=_int(env, "LEADWIRE_LOGIN_MAX_FAILURES_PER_EMAIL", 20, 1, 100000),
+        login_max_failures_per_ip=_int(env, "LEADWIRE_LOGIN_MAX_FAILURES_PER_IP", 100, 1, 100000),
         max_page_size=_int(env, "LEADWIRE_MAX_PAGE_SIZE", 100, 1, 1000),
         require_partner_approval=_bool(env, "LEADWIRE_REQUIRE_PARTNER_APPROVAL", False),
     )
