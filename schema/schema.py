@@ -17,6 +17,7 @@ from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.schema.config import StrawberryConfig
 
 from leadwire.core.errors import DomainError
+from leadwire.schema.cost import QueryCost
 from leadwire.schema.delivery.mutations import DeliveryMutations
 from leadwire.schema.delivery.queries import DeliveryQueries
 from leadwire.schema.delivery.types import Delivery
@@ -78,6 +79,7 @@ def build_schema(*, introspection: bool = True, mask_errors: bool = True) -> str
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        QueryCost,
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
