@@ -5,16 +5,14 @@ A bucket holds ``capacity`` points and refills at ``restore_rate`` points a
 second. It is stored as one number, the time at which it will be full again
 (the generic cell rate algorithm): charging ``c`` points moves that time
 ``c / restore_rate`` seconds later, and a charge is allowed while the bucket
-would not go below empty. Usually one conditional UPDATE per request (two
-when the client is spending faster than the bucket refills).
+would not go below empty. Two statements per request (a SELECT and a
+conditional UPDATE), one for a refused request.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-
-from tortoise.expressions import F
 
 from leadwire.core.models.identity import QueryBudget
 
@@ -30,33 +28,27 @@ class Charge:
 
 
 async def charge(key: str, cost: int, *, capacity: int, restore_rate: float, at: float | None = None) -> Charge:
-    """Take ``cost`` points from ``key``'s bucket if it has them."""
+    """Take ``cost`` points from ``key``'s bucket if it has them: a read and a
+    conditional update (compare-and-set on the stored time), whatever the
+    bucket's state, so concurrent charges from several processes never both
+    spend the same points."""
     t = time.time() if at is None else at
     per_point = 1.0 / restore_rate
-    step = cost * per_point
     window = capacity * per_point
-    for _ in range(3):
-        # A full (or idle) bucket: start from now.
-        if await QueryBudget.filter(key=key, full_at__lte=t).update(full_at=t + step):
-            return Charge(True, cost, capacity - cost, capacity, restore_rate)
-        # A partly spent one: only if the charge still fits.
-        if await QueryBudget.filter(key=key, full_at__gt=t, full_at__lte=t + window - step).update(
-            full_at=F("full_at") + step
-        ):
-            row = await QueryBudget.get_or_none(key=key)
-            full_at = row.full_at if row else t + step
-            return Charge(True, cost, _points_left(full_at, t, capacity, restore_rate), capacity, restore_rate)
+    for _ in range(5):
         row = await QueryBudget.get_or_none(key=key)
         if row is None:
             await QueryBudget.bulk_create([QueryBudget(key=key, full_at=0.0)], ignore_conflicts=True)
             continue
-        if row.full_at <= t + window - step:
-            continue  # it changed under us: try again
-        left = _points_left(row.full_at, t, capacity, restore_rate)
-        return Charge(False, cost, left, capacity, restore_rate, retry_after=(cost - left) * per_point)
-    # Three lost races in a row: let the query through rather than fail it.
+        full_at = max(row.full_at, t) + cost * per_point
+        if full_at - t > window + 1e-9:
+            left = _points_left(row.full_at, t, capacity, restore_rate)
+            return Charge(False, cost, left, capacity, restore_rate, retry_after=(cost - left) * per_point)
+        if await QueryBudget.filter(id=row.id, full_at=row.full_at).update(full_at=full_at):
+            return Charge(True, cost, _points_left(full_at, t, capacity, restore_rate), capacity, restore_rate)
+    # Lost the race five times in a row: let the query through rather than fail it.
     return Charge(True, cost, 0, capacity, restore_rate)
 
 
 def _points_left(full_at: float, t: float, capacity: int, restore_rate: float) -> int:
-    return max(0, int(capacity - (full_at - t) * restore_rate))
+    return max(0, int(capacity - (full_at - t) * restore_rate + 0.01))  # float noise of epoch seconds

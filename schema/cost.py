@@ -6,8 +6,9 @@ response's ``extensions.cost``. The model, like GitHub's and Shopify's:
   point; scalars and enums are free;
 - inside a connection, what is under ``edges``/``nodes`` is paid once per item
   the page may hold: ``first`` (or ``last``), 20 when left out;
-- a list of objects that is not a connection counts as ``LIST_SIZE`` items
-  (``nodes(ids:)``: one per id);
+- a list of objects that is not a connection is a short list of children (a
+  lead's deliveries, a payload's ``userErrors``) and counts as ``LIST_SIZE``
+  (1) item; ``nodes(ids:)`` counts one per id;
 - a mutation field costs ``MUTATION_COST`` points on top of what it selects.
 
 Example: ``{ leads(first: 50) { totalCount edges { node { id assignee { name } } } } }``
@@ -43,7 +44,7 @@ from strawberry.extensions import SchemaExtension
 from leadwire.core import budget
 from leadwire.schema.relay import DEFAULT_PAGE_SIZE
 
-LIST_SIZE = 10
+LIST_SIZE = 1
 MUTATION_COST = 10
 PAGE_ARGUMENTS = ("first", "last")
 

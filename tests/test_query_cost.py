@@ -129,3 +129,27 @@ async def test_bucket_refills_over_time(db):
 def test_budget_must_hold_one_maximal_query():
     with pytest.raises(ConfigError, match="LEADWIRE_QUERY_BUDGET"):
         load_settings({"LEADWIRE_SECRET_KEY": TEST_SECRET, "LEADWIRE_QUERY_BUDGET": "500"})
+
+
+def test_every_admin_ui_operation_fits_the_maximum_at_the_largest_page():
+    """The UI's own operations (from its generated client) stay under the
+    per-query maximum even with every page at the largest size."""
+    import json
+    import re
+    from pathlib import Path
+
+    from graphql import parse
+
+    from leadwire.schema.cost import operation_cost
+    from leadwire.schema.schema import build_schema
+
+    schema = build_schema()._schema
+    source = (Path(__file__).parent.parent / "admin_ui" / "src" / "gql" / "gql.ts").read_text()
+    documents = {
+        json.loads(f'"{m}"')
+        for m in re.findall(r'^\s*"(\\n\s*(?:query|mutation|subscription)(?:[^"\\]|\\.)*)": ', source, re.M)
+    }
+    assert len(documents) > 20
+    costs = {" ".join(d.split())[:60]: operation_cost(schema, parse(d), None, {"first": 100}, max_page_size=100)
+             for d in documents}
+    assert max(costs.values()) <= 1000, sorted(costs.items(), key=lambda kv: kv[1])[-3:]
