@@ -71,6 +71,7 @@ class Settings:
     query_cost_max: int = 1000  # points one query may cost (0: no cost limits at all)
     query_budget: int = 20000  # points in each client's bucket (0: no budget)
     query_budget_restore_rate: float = 1000.0  # points a second the bucket refills
+    max_body_bytes: int = 1024 * 1024  # request bodies (the CSV upload route has its own limit)
     allow_private_networks: bool = False  # outgoing HTTP to loopback/private/link-local addresses (tests, demo)
     require_partner_approval: bool = False
     extra: dict = field(default_factory=dict)
@@ -238,6 +239,7 @@ def load_settings(env: dict[str, str] | None = None, cwd: Path | None = None) ->
         query_cost_max=(cost_max := _int(env, "LEADWIRE_QUERY_COST_MAX", 1000, 0, 10_000_000)),
         query_budget=_budget(env, cost_max),
         query_budget_restore_rate=float(_int(env, "LEADWIRE_QUERY_BUDGET_RESTORE_RATE", 1000, 1, 10_000_000)),
+        max_body_bytes=_int(env, "LEADWIRE_MAX_BODY_BYTES", 1024 * 1024, 16 * 1024, 100 * 1024 * 1024),
         allow_private_networks=_bool(env, "LEADWIRE_ALLOW_PRIVATE_NETWORKS", False),
         require_partner_approval=_bool(env, "LEADWIRE_REQUIRE_PARTNER_APPROVAL", False),
     )

@@ -18,6 +18,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from leadwire.core.errors import DomainError
 from leadwire.schema.cost import QueryCost
+from leadwire.schema.input_safety import RefuseUnstorableText
 from leadwire.schema.delivery.mutations import DeliveryMutations
 from leadwire.schema.delivery.queries import DeliveryQueries
 from leadwire.schema.delivery.types import Delivery
@@ -79,6 +80,7 @@ def build_schema(*, introspection: bool = True, mask_errors: bool = True) -> str
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        RefuseUnstorableText,
         QueryCost,
     ]
     if not introspection:
