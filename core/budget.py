@@ -38,8 +38,12 @@ async def charge(key: str, cost: int, *, capacity: int, restore_rate: float, at:
     for _ in range(5):
         row = await QueryBudget.get_or_none(key=key)
         if row is None:
-            await QueryBudget.bulk_create([QueryBudget(key=key, full_at=0.0)], ignore_conflicts=True)
-            continue
+            # A new client: its bucket starts full, minus this charge (two statements,
+            # as always). Two first requests at once may both insert: one is ignored,
+            # which lets one query through uncharged.
+            full_at = t + cost * per_point
+            await QueryBudget.bulk_create([QueryBudget(key=key, full_at=full_at)], ignore_conflicts=True)
+            return Charge(True, cost, _points_left(full_at, t, capacity, restore_rate), capacity, restore_rate)
         full_at = max(row.full_at, t) + cost * per_point
         if full_at - t > window + 1e-9:
             left = _points_left(row.full_at, t, capacity, restore_rate)
