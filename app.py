@@ -33,6 +33,51 @@ class DatabaseNotMigrated(RuntimeError):
     pass
 
 
+class BodyLimit:
+    """Requests with a body over ``max_bytes`` get 413 before the application
+    reads them (the file upload route has its own, larger limit). A declared
+    Content-Length is checked first; a chunked body is read up to the limit
+    and handed on whole."""
+
+    def __init__(self, app, max_bytes: int, exempt: tuple[str, ...] = ("/workspace/imports",)):
+        self.app, self.max_bytes, self.exempt = app, max_bytes, exempt
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(self.exempt):
+            return await self.app(scope, receive, send)
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            return await self._refuse(send)
+        if declared is not None:
+            return await self.app(scope, receive, send)
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client left
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.max_bytes:
+                return await self._refuse(send)
+            if not message.get("more_body"):
+                break
+        replay = [{"type": "http.request", "body": b"".join(chunks), "more_body": False}]
+
+        async def replayed():
+            return replay.pop() if replay else await receive()
+
+        await self.app(scope, replayed, send)
+
+    async def _refuse(self, send) -> None:
+        body = (
+            f'{{"errors": [{{"message": "The request body is over {self.max_bytes} bytes.", '
+            f'"extensions": {{"code": "PAYLOAD_TOO_LARGE"}}}}]}}'
+        ).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
 class LeadwireGraphQL(GraphQL):
     def __init__(self, settings: Settings):
         super().__init__(
@@ -76,6 +121,9 @@ async def open_database(settings: Settings) -> None:
 
 def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette:
     """``manage_database=False`` leaves the ORM to the caller (tests)."""
+    from leadwire.core import logsafety
+
+    logsafety.install()  # secrets and PII masked in every log record of this process
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -121,7 +169,10 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette
         Route("/exports/{token}", export_download(settings), methods=["GET"]),
         admin_mount(),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    from starlette.middleware import Middleware
+
+    return Starlette(routes=routes, lifespan=lifespan,
+                     middleware=[Middleware(BodyLimit, max_bytes=settings.max_body_bytes)])
 
 
 def app_from_environment() -> Starlette:

@@ -299,6 +299,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from leadwire.core import logsafety
+
+    logsafety.install()  # secrets and PII masked in every log record (server and worker)
     logging.getLogger("tortoise").setLevel(logging.WARNING)
     # httpx logs every request's full URL at INFO; a buyer's webhook URL can
     # carry a token, and one line per delivery is noise.

@@ -65,20 +65,38 @@ class LeadSourcePrincipal:
 # -- sign-in ---------------------------------------------------------------------
 
 
-async def _check_rate_limit(email: str, ip: str, max_failures: int, lockout: timedelta) -> None:
-    since = now() - lockout
-    failures = await LoginFailure.filter(email=email, ip=ip, created_at__gte=since).order_by("created_at").values_list(
+async def _locked_for(qs, max_failures: int, lockout: timedelta) -> int | None:
+    """Minutes until the oldest failure that still counts leaves the window, or
+    None when fewer than ``max_failures`` are in it."""
+    failures = await qs.filter(created_at__gte=now() - lockout).order_by("-created_at").limit(max_failures).values_list(
         "created_at", flat=True
     )
-    if len(failures) >= max_failures:
-        # Locked until the oldest failure that still counts leaves the window.
-        unlock_at = failures[len(failures) - max_failures] + lockout
-        minutes = max(1, math.ceil((unlock_at - now()).total_seconds() / 60))
-        raise DomainError.single(
-            None,
-            ErrorCode.RATE_LIMITED,
-            f"Too many failed sign-in attempts for this e-mail from your network. Try again in {minutes} minute(s).",
-        )
+    if len(failures) < max_failures:
+        return None
+    unlock_at = failures[-1] + lockout
+    return max(1, math.ceil((unlock_at - now()).total_seconds() / 60))
+
+
+async def _check_rate_limit(
+    email: str, ip: str, max_failures: int, lockout: timedelta, max_per_email: int | None, max_per_ip: int | None
+) -> None:
+    """Three windows, counted from the database (so they hold across processes):
+    one e-mail from one network (``max_failures``), one e-mail from anywhere
+    (``max_per_email``: a guesser spreading over many addresses) and one network
+    whatever the e-mail (``max_per_ip``: password spraying over many accounts)."""
+    checks = [(LoginFailure.filter(email=email, ip=ip), max_failures, "for this e-mail from your network")]
+    if max_per_email:
+        checks.append((LoginFailure.filter(email=email), max_per_email, "for this e-mail"))
+    if max_per_ip:
+        checks.append((LoginFailure.filter(ip=ip), max_per_ip, "from your network"))
+    for qs, limit, scope in checks:
+        minutes = await _locked_for(qs, limit, lockout)
+        if minutes is not None:
+            raise DomainError.single(
+                None,
+                ErrorCode.RATE_LIMITED,
+                f"Too many failed sign-in attempts {scope}. Try again in {minutes} minute(s).",
+            )
 
 
 async def sign_in(
@@ -90,15 +108,17 @@ async def sign_in(
     account_id: int | None = None,
     max_failures: int = 5,
     lockout: timedelta = timedelta(minutes=15),
+    max_failures_per_email: int | None = 20,
+    max_failures_per_ip: int | None = 100,
     session_lifetime: timedelta = timedelta(days=14),
 ) -> SignedIn:
     """Check the password and open a session on one of the person's accounts
     (``account_id``, or the first they may use)."""
     email = email.strip().lower()
-    await _check_rate_limit(email, ip, max_failures, lockout)
+    await _check_rate_limit(email, ip, max_failures, lockout, max_failures_per_email, max_failures_per_ip)
     person = await Person.get_or_none(email=email)
     if not passwords.verify_password(person.password_hash if person else None, password):
-        await LoginFailure.create(email=email, ip=ip)
+        await LoginFailure.create(email=email[:254], ip=ip[:64])
         raise DomainError.single(None, ErrorCode.INVALID_CREDENTIALS, "Wrong e-mail or password.")
     assert person is not None
     if passwords.needs_rehash(person.password_hash):

@@ -300,6 +300,8 @@ async def set_paused(viewer: Viewer, campaign_id: int, paused: bool) -> Campaign
     """Pause or resume at any moment, whatever the schedule says."""
     if viewer.is_operator:
         raise Forbidden("Only the partner pauses or resumes its campaigns.")
+    # Like every other campaign change: resuming spends the account's money.
+    _require_partner(viewer, "pause or resume campaigns")
     campaign = await _own_campaign(viewer, campaign_id)
     await Campaign.filter(id=campaign.id).update(paused_at=now() if paused else None)
     return await Campaign.get(id=campaign.id)

@@ -128,6 +128,11 @@ def _check_settings(installed_channel: InstalledChannel, raw: Any, stored: Mappi
         if not s.accepts(value):
             errors.append(FieldError(f"{prefix}.{s.name}", ErrorCode.INVALID, f"{_label(s)} must be a {s.type}."))
             continue
+        if isinstance(value, str) and value.strip().lower().startswith(("http://", "https://")):
+            problem = http.url_problem(value)  # the SSRF guard (checked again at connect time)
+            if problem:
+                errors.append(FieldError(f"{prefix}.{s.name}", ErrorCode.INVALID, f"{_label(s)}: {problem}."))
+                continue
         clean[s.name] = value
     if not errors:
         for problem in ch.check(dict(clean)):

@@ -21,5 +21,9 @@ def visible_notifications(viewer: Viewer):
 
 
 async def mark_read(viewer: Viewer, notification_ids: list[int]) -> int:
-    """Mark the given notifications read (ids the viewer may not see are ignored)."""
-    return await visible_notifications(viewer).filter(id__in=notification_ids, read_at__isnull=True).update(read_at=now())
+    """Mark the given notifications read (ids the viewer may not see are ignored).
+    Only the account's own: operator staff may read a partner's notifications
+    but not mark them read (the partner's owner would never see them as new)."""
+    return await visible_notifications(viewer).filter(
+        account_id=viewer.account_id, id__in=notification_ids, read_at__isnull=True
+    ).update(read_at=now())

@@ -65,7 +65,14 @@ class Settings:
     session_days: int = 14
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
+    login_max_failures_per_email: int = 20
+    login_max_failures_per_ip: int = 100
     max_page_size: int = 100
+    query_cost_max: int = 1000  # points one query may cost (0: no cost limits at all)
+    query_budget: int = 20000  # points in each client's bucket (0: no budget)
+    query_budget_restore_rate: float = 1000.0  # points a second the bucket refills
+    max_body_bytes: int = 1024 * 1024  # request bodies (the CSV upload route has its own limit)
+    allow_private_networks: bool = False  # outgoing HTTP to loopback/private/link-local addresses (tests, demo)
     require_partner_approval: bool = False
     extra: dict = field(default_factory=dict)
 
@@ -190,6 +197,16 @@ def _secret_key(env: dict[str, str], environment: str, cwd: Path) -> str:
     return key
 
 
+def _budget(env: dict[str, str], cost_max: int) -> int:
+    value = _int(env, "LEADWIRE_QUERY_BUDGET", 20000, 0, 100_000_000)
+    if value and value < cost_max:
+        raise ConfigError(
+            "LEADWIRE_QUERY_BUDGET",
+            f"must hold at least one maximal query (LEADWIRE_QUERY_COST_MAX = {cost_max}), got {value}",
+        )
+    return value
+
+
 def load_settings(env: dict[str, str] | None = None, cwd: Path | None = None) -> Settings:
     """Read and check every setting; raise ConfigError on the first bad one."""
     env = dict(os.environ if env is None else env)
@@ -216,6 +233,13 @@ def load_settings(env: dict[str, str] | None = None, cwd: Path | None = None) ->
         session_days=_int(env, "LEADWIRE_SESSION_DAYS", 14, 1, 365),
         login_max_failures=_int(env, "LEADWIRE_LOGIN_MAX_FAILURES", 5, 1, 1000),
         login_lockout_minutes=_int(env, "LEADWIRE_LOGIN_LOCKOUT_MINUTES", 15, 1, 24 * 60),
+        login_max_failures_per_email=_int(env, "LEADWIRE_LOGIN_MAX_FAILURES_PER_EMAIL", 20, 1, 100000),
+        login_max_failures_per_ip=_int(env, "LEADWIRE_LOGIN_MAX_FAILURES_PER_IP", 100, 1, 100000),
         max_page_size=_int(env, "LEADWIRE_MAX_PAGE_SIZE", 100, 1, 1000),
+        query_cost_max=(cost_max := _int(env, "LEADWIRE_QUERY_COST_MAX", 1000, 0, 10_000_000)),
+        query_budget=_budget(env, cost_max),
+        query_budget_restore_rate=float(_int(env, "LEADWIRE_QUERY_BUDGET_RESTORE_RATE", 1000, 1, 10_000_000)),
+        max_body_bytes=_int(env, "LEADWIRE_MAX_BODY_BYTES", 1024 * 1024, 16 * 1024, 100 * 1024 * 1024),
+        allow_private_networks=_bool(env, "LEADWIRE_ALLOW_PRIVATE_NETWORKS", False),
         require_partner_approval=_bool(env, "LEADWIRE_REQUIRE_PARTNER_APPROVAL", False),
     )

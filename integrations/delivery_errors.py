@@ -15,6 +15,8 @@ from collections.abc import Iterable
 
 import httpx
 
+from .netguard import BlockedDestination
+
 __all__ = [
     "DeliveryFailed", "classify_http", "is_retryable_status", "parse_retry_after", "redact", "snippet",
     "transport_failure",
@@ -148,6 +150,8 @@ def transport_failure(exc: BaseException, *, service: str) -> DeliveryFailed:
             httpx.PoolTimeout: "waiting for a free connection",
         }.get(type(exc), "before the exchange finished (the request may have been received)")
         return DeliveryFailed(f"{service}: timed out {phase}", retryable=True)
+    if isinstance(exc, BlockedDestination):  # the SSRF guard: no retry will make the address public
+        return DeliveryFailed(f"{service}: {exc}", retryable=False)
     if isinstance(exc, httpx.UnsupportedProtocol):
         return DeliveryFailed(f"{service}: the URL must start with http:// or https://", retryable=False)
     if isinstance(exc, httpx.InvalidURL):  # its text quotes the URL, which may carry a token

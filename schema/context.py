@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +56,24 @@ async def authenticate_bearer(ctx: Context, authorization: str) -> None:
             ctx.auth_problem = "This API token is unknown, expired or revoked, or its user is barred."
 
 
+def cross_site_problem(settings: Settings, request: HTTPConnection) -> str | None:
+    """Why a cookie-authenticated POST looks cross-site, or None. Browsers send
+    ``Sec-Fetch-Site`` and ``Origin`` on every POST: a request another site made
+    is refused even if it somehow carried the CSRF token. Clients that send
+    neither (curl, server-side code) have no ambient cookie to abuse and still
+    need the X-CSRF-Token header."""
+    if request.headers.get("sec-fetch-site", "").lower() == "cross-site":
+        return "Cross-site requests may not use the session cookie."
+    origin = request.headers.get("origin")
+    if origin and origin != "null":
+        own = f"{request.url.scheme}://{request.headers.get('host', '')}"
+        if origin.rstrip("/") != own and origin.rstrip("/") not in settings.allowed_origins:
+            return "This request's Origin is not allowed to use the session cookie."
+    elif origin == "null":
+        return "This request's Origin is not allowed to use the session cookie."
+    return None
+
+
 async def build_context(settings: Settings, request: HTTPConnection, response: Response | None) -> Context:
     ctx = Context(settings=settings, request=request, response=response)
     authorization = request.headers.get("authorization", "")
@@ -69,9 +88,13 @@ async def build_context(settings: Settings, request: HTTPConnection, response: R
             return ctx
         viewer, csrf = found
         is_post = request.scope["type"] == "http" and request.scope.get("method") == "POST"
-        if is_post and request.headers.get(CSRF_HEADER) != csrf:
-            ctx.auth_problem = "Missing or wrong X-CSRF-Token header for a cookie session."
-            return ctx
+        if is_post:
+            problem = cross_site_problem(settings, request)
+            if problem is None and not secrets.compare_digest(request.headers.get(CSRF_HEADER, ""), csrf):
+                problem = "Missing or wrong X-CSRF-Token header for a cookie session."
+            if problem:
+                ctx.auth_problem = problem
+                return ctx
         ctx.viewer, ctx.session_token = viewer, cookie
     return ctx
 

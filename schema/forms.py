@@ -22,7 +22,7 @@ from leadwire.core.auth import LeadSourcePrincipal
 from leadwire.core.errors import DomainError, ErrorCode, FieldError
 from leadwire.core.models.identity import LeadSource
 from leadwire.schema.errors import to_user_errors
-from leadwire.schema.relay import decode_id, parse_global_id
+from leadwire.schema.relay import decode_id, parse_global_id, pk_of
 
 HONEYPOT = "website"
 MAX_FIELDS = 100
@@ -38,8 +38,9 @@ def _errors_response(errors: list[FieldError]) -> JSONResponse:
 async def submit_form(request: Request) -> Response:
     gid = parse_global_id(request.path_params["source_id"])
     source = None
-    if gid is not None and gid.type_name == "LeadSource" and gid.node_id.isdigit():
-        source = await LeadSource.get_or_none(id=int(gid.node_id), form_enabled=True, disabled_at__isnull=True)
+    pk = pk_of(gid) if gid is not None and gid.type_name == "LeadSource" else None
+    if pk is not None:
+        source = await LeadSource.get_or_none(id=pk, form_enabled=True, disabled_at__isnull=True)
     if source is None:
         return JSONResponse({"error": "No web form here."}, status_code=404)
     try:

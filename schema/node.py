@@ -24,7 +24,7 @@ from leadwire.schema.delivery.types import Delivery
 from leadwire.schema.leads.types import Lead
 from leadwire.schema.marketplace.types import Campaign, Industry, Offer, Product
 from leadwire.schema.money import types as money_types
-from leadwire.schema.relay import parse_global_id
+from leadwire.schema.relay import parse_global_id, pk_of
 
 MAX_NODES = 100
 
@@ -140,9 +140,8 @@ async def resolve_global_id(viewer: Viewer | None, raw: str) -> object | None:
     gid = parse_global_id(raw)
     if gid is None or gid.type_name not in RESOLVERS:
         return None
-    try:
-        pk = int(gid.node_id)
-    except ValueError:
+    pk = pk_of(gid)
+    if pk is None:
         return None
     return await RESOLVERS[gid.type_name](viewer, pk)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from graphql import GraphQLError
 from strawberry.permission import BasePermission
 from strawberry.types import Info
 
@@ -16,7 +17,9 @@ class IsSignedIn(BasePermission):
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         if info.context.viewer is None:
             if info.context.auth_problem:
-                self.message = info.context.auth_problem
+                # Not ``self.message = ...``: one instance serves every request, so
+                # one caller's reason would be shown to the next.
+                raise GraphQLError(info.context.auth_problem, extensions=dict(self.error_extensions))
             return False
         return True
 

@@ -9,6 +9,7 @@ never a silent truncation.
 from __future__ import annotations
 
 import base64
+import re
 from typing import Awaitable, Callable, Generic, TypeVar
 
 import strawberry
@@ -118,17 +119,30 @@ def selects(info, *path: str) -> bool:
     return True
 
 
+MAX_PK = 2**63 - 1  # the database's BIGINT: a larger id cannot exist (and would overflow the driver)
+
+
+def pk_of(gid: relay.GlobalID) -> int | None:
+    """The primary key inside a global ID, or None when it cannot be one (not a
+    whole number, zero or negative, beyond BIGINT)."""
+    raw = gid.node_id
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 19:
+        return None
+    pk = int(raw)
+    return pk if 1 <= pk <= MAX_PK else None
+
+
 def decode_id(gid: relay.GlobalID | None, expected_type: str, field: str) -> int | None:
     """The integer id inside a global ID of the expected type, or a userError
     naming the field. Wrong type and malformed both read as "not found"."""
     if gid is None:
         return None
-    if gid.type_name != expected_type:
-        raise DomainError.single(field, ErrorCode.NOT_FOUND, f"No {expected_type} with this id.")
-    try:
-        return int(gid.node_id)
-    except ValueError:
-        raise DomainError.single(field, ErrorCode.NOT_FOUND, f"No {expected_type} with this id.") from None
+    pk = pk_of(gid) if gid.type_name == expected_type else None
+    if pk is None:
+        # Worded as the services word a well-formed id that is not there ("No lead with this id.").
+        noun = re.sub(r"(?<!^)(?=[A-Z])", " ", expected_type).lower()
+        raise DomainError.single(field, ErrorCode.NOT_FOUND, f"No {noun} with this id.")
+    return pk
 
 
 def parse_global_id(raw: str) -> relay.GlobalID | None:

@@ -17,6 +17,8 @@ from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.schema.config import StrawberryConfig
 
 from leadwire.core.errors import DomainError
+from leadwire.schema.cost import QueryCost
+from leadwire.schema.input_safety import RefuseUnstorableText
 from leadwire.schema.delivery.mutations import DeliveryMutations
 from leadwire.schema.delivery.queries import DeliveryQueries
 from leadwire.schema.delivery.types import Delivery
@@ -88,6 +90,8 @@ def build_schema(*, introspection: bool = True, mask_errors: bool = True) -> str
         ValidationCache,
         lambda: AddValidationRules(list(LIMIT_RULES)),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        RefuseUnstorableText,
+        QueryCost,
     ]
     if not introspection:
         extensions.append(DisableIntrospection)

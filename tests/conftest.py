@@ -25,6 +25,11 @@ from tortoise.context import tortoise_test_context
 from leadwire.core.models import MODEL_MODULES
 from leadwire.core.settings import Settings, load_settings
 
+# Deliveries in tests go to loopback receivers (tests/loopback.py): allow private
+# networks for this process and the worker processes it starts. The SSRF guard's
+# own tests turn it off with monkeypatch.
+os.environ["LEADWIRE_ALLOW_PRIVATE_NETWORKS"] = "true"
+
 # argon2 at production cost takes ~50 ms a hash; the suite hashes thousands of
 # times. Same algorithm, minimum cost (subprocess tests still use the real one).
 from argon2 import PasswordHasher  # noqa: E402

@@ -199,4 +199,17 @@ class LoginFailure(Model):
 
     class Meta:
         table = "login_failure"
-        indexes = (("email", "ip", "created_at"),)
+        indexes = (("email", "ip", "created_at"), ("ip", "created_at"))
+
+
+class QueryBudget(Model):
+    """One API client's query-cost bucket (core.budget): the theoretical time,
+    in seconds since the epoch, at which it is full again (GCRA), so a charge
+    is one conditional update that holds across processes."""
+
+    id = fields.BigIntField(primary_key=True)
+    key = fields.CharField(max_length=100, unique=True)  # m:<membership>, s:<lead source>, ip:<address>
+    full_at = fields.FloatField(default=0.0)
+
+    class Meta:
+        table = "query_budget"

@@ -152,7 +152,7 @@ class _Reader:
             dialect: Any = csv.Sniffer().sniff(text, delimiters=",;\t|")
         except csv.Error:
             dialect = csv.excel
-        self.text = io.TextIOWrapper(raw, encoding=encoding, errors="strict" if encoding == "utf-8-sig" else "replace",
+        self.text = io.TextIOWrapper(raw, encoding=encoding, errors="replace" if encoding == "cp1252" else "strict",
                                      newline="")
         self.rows = csv.reader(self.text, delimiter=dialect.delimiter, quotechar='"', doublequote=True)
         self.number = 0  # records read (the header is record 1)
@@ -161,6 +161,10 @@ class _Reader:
         out = []
         for cells in self.rows:
             self.number += 1
+            if any("\x00" in c for c in cells):
+                # Not text (a spreadsheet's binary format, or a damaged file); PostgreSQL
+                # cannot store NUL characters either.
+                raise csv.Error("it contains NUL characters: save it as CSV text (UTF-8)")
             if any(c.strip() for c in cells):
                 out.append((self.number, cells))
                 if len(out) >= n:
@@ -181,6 +185,9 @@ async def upload(viewer: Viewer, *, file_name: str, file: IO[bytes]) -> LeadImpo
     if size > MAX_FILE_BYTES:
         raise DomainError.single("file", ErrorCode.TOO_LONG, f"A file is at most {MAX_FILE_BYTES // (1024 * 1024)} MB.")
     await ensure_workspace(viewer.account_id)
+    file.seek(0)
+    if file.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):  # "Unicode text" from Excel
+        return await _store(viewer, file_name, file, size, "utf-16")
     try:
         return await _store(viewer, file_name, file, size, "utf-8-sig")
     except UnicodeDecodeError:  # not UTF-8: the usual spreadsheet export encoding

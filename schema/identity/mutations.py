@@ -241,6 +241,8 @@ class IdentityMutations:
             account_id=decode_id(input.account_id, "Account", "account_id"),
             max_failures=s.login_max_failures,
             lockout=timedelta(minutes=s.login_lockout_minutes),
+            max_failures_per_email=s.login_max_failures_per_email,
+            max_failures_per_ip=s.login_max_failures_per_ip,
             session_lifetime=timedelta(days=s.session_days),
         )
         _set_session_cookies(ctx, signed)
