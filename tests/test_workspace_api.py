@@ -20,7 +20,7 @@ async def count_queries(caplog, client, query, variables=None) -> tuple[int, dic
     caplog.clear()
     with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
         data = await client.data(query, variables)
-    # The query-cost budget's two statements (schema/cost.py) are per request, not per resolver: not counted.
+    # The query-cost budget's statement (schema/cost.py) is per request, not per resolver: not counted.
     return sum(1 for r in caplog.records if r.name == "tortoise.db_client" and "query_budget" not in r.getMessage()), data
 
 
