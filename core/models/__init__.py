@@ -13,5 +13,6 @@ MODEL_MODULES = [
     "leadwire.core.models.returns",
     "leadwire.core.models.delivery",
     "leadwire.core.models.workspace",
+    "leadwire.core.models.calls",
     "leadwire.core.jobs.models",
 ]
