@@ -17,6 +17,9 @@ from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.schema.config import StrawberryConfig
 
 from leadwire.core.errors import DomainError
+from leadwire.schema.calls.mutations import CallMutations
+from leadwire.schema.calls.queries import CallQueries
+from leadwire.schema.calls.types import TrackingNumber
 from leadwire.schema.delivery.mutations import DeliveryMutations
 from leadwire.schema.delivery.queries import DeliveryQueries
 from leadwire.schema.delivery.types import Delivery
@@ -46,13 +49,13 @@ MAX_TOKENS = 2000
 
 @strawberry.type
 class Query(NodeQueries, IdentityQueries, LeadQueries, MarketplaceQueries, DeliveryQueries, MoneyQueries,
-            WorkspaceQueries):
+            WorkspaceQueries, CallQueries):
     pass
 
 
 @strawberry.type
 class Mutation(IdentityMutations, PartnerMutations, MarketplaceMutations, DeliveryMutations, MoneyMutations,
-               WorkspaceMutations):
+               WorkspaceMutations, CallMutations):
     pass
 
 
@@ -89,7 +92,7 @@ def build_schema(*, introspection: bool = True, mask_errors: bool = True) -> str
         subscription=Subscription,
         types=[
             Lead, User, Account, ApiToken, LeadSource, LeadSourceKey, Industry, Product, Offer, Campaign, Delivery,
-            LedgerEntry, PaymentMethod, Payment, Refund, Notification, ReturnRequest,
+            LedgerEntry, PaymentMethod, Payment, Refund, Notification, ReturnRequest, TrackingNumber,
             PipelineStage, LostReason, FeedbackQuestion, FeedbackChoice, AssignmentRule, LeadImport, RegistrationPage,
         ],
         extensions=extensions,

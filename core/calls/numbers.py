@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from tortoise.exceptions import IntegrityError
 
-from leadwire.core.access import Viewer, require_operator
+from leadwire.core.access import Viewer, require_operator, visible_tracking_numbers
 from leadwire.core.calls import providers
 from leadwire.core.errors import DomainError, ErrorCode, FieldError, not_found
 from leadwire.core.models.calls import TrackingNumber
@@ -15,13 +15,6 @@ from leadwire.core.models.identity import LeadSource
 from leadwire.core.models.marketplace import Product
 
 MAX_MESSAGE = 500
-
-
-def visible_tracking_numbers(viewer: Viewer):
-    """Operator staff only; partners never see the marketplace's numbers."""
-    if not viewer.is_operator:
-        return TrackingNumber.filter(id__in=[])
-    return TrackingNumber.filter(account_id=viewer.account_id)
 
 
 @dataclass

@@ -263,7 +263,7 @@ async def _connected(ctx: _Ctx, call: Call, attempt: CallAttempt, campaign: Camp
             sale_id, buyer_lead_id = sold
             await CallAttempt.filter(id=attempt.id).update(billable=True)
             outcome, detail = RoutingOutcome.SOLD, f"connected {result.connected_seconds} s"
-            values.update(status=CallStatus.BILLED, buyer_lead_id=buyer_lead_id)
+            values.update(status=CallStatus.BILLED, buyer_lead_id=buyer_lead_id, buyer_account_id=campaign.account_id)
         else:
             outcome, detail = sold
             detail = f"connected {result.connected_seconds} s, not billed: {outcome.value} {detail}".strip()

@@ -43,6 +43,7 @@ class Migration(migrations.Migration):
                 ('tracking_number', fields.ForeignKeyField('leadwire.TrackingNumber', source_field='tracking_number_id', db_constraint=True, to_field='id', related_name='calls', on_delete=OnDelete.RESTRICT)),
                 ('lead', fields.ForeignKeyField('leadwire.Lead', source_field='lead_id', null=True, db_constraint=True, to_field='id', related_name='calls', on_delete=OnDelete.RESTRICT)),
                 ('buyer_lead', fields.ForeignKeyField('leadwire.Lead', source_field='buyer_lead_id', null=True, db_constraint=True, to_field='id', related_name='bought_calls', on_delete=OnDelete.SET_NULL)),
+                ('buyer_account_id', fields.BigIntField(null=True)),
                 ('caller', fields.CharField(default='', max_length=32)),
                 ('location_from', fields.CharField(default='', max_length=16)),
                 ('status', fields.CharEnumField(default=CallStatus.ROUTING, description='ROUTING: routing\nBILLED: billed\nNOT_BILLED: not_billed\nMISSED: missed\nFALLBACK: fallback\nABANDONED: abandoned', enum_type=CallStatus, max_length=16)),

@@ -63,6 +63,7 @@ class Call(Model):
     buyer_lead: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "leadwire.Lead", related_name="bought_calls", null=True, on_delete=fields.SET_NULL
     )
+    buyer_account_id = fields.BigIntField(null=True)  # the account billed for it
     caller = fields.CharField(max_length=32, default="")
     location_from = fields.CharField(max_length=16, default="")  # "area_code", "keypad" or ""
     status = fields.CharEnumField(CallStatus, max_length=16, default=CallStatus.ROUTING)
