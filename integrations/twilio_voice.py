@@ -84,17 +84,14 @@ def dial(
                      f"<Dial {' '.join(attrs)}><Number{number_attrs}>{escape(number)}</Number></Dial>")
 
 
-def gather(prompt: str, *, action: str, num_digits: int, timeout: int = 6, then_say: str = "") -> str:
-    """Ask the caller to key in ``num_digits`` digits, posted to ``action`` as Digits;
-    with no input Twilio goes on to the next verb (``then_say``, then the action again without Digits)."""
-    verbs = [
+def gather(prompt: str, *, action: str, num_digits: int, timeout: int = 6) -> str:
+    """Ask the caller to key in ``num_digits`` digits, posted to ``action`` as
+    Digits; with no input Twilio posts to ``action`` all the same, with Digits
+    empty (actionOnEmptyResult)."""
+    return _response(
         f"<Gather input=\"dtmf\" numDigits={quoteattr(str(num_digits))} timeout={quoteattr(str(timeout))} "
-        f"action={quoteattr(action)} method=\"POST\">{_say(prompt)}</Gather>",
-    ]
-    if then_say:
-        verbs.append(_say(then_say))
-    verbs.append(f"<Redirect method=\"POST\">{escape(action)}</Redirect>")
-    return _response(*verbs)
+        f"action={quoteattr(action)} method=\"POST\" actionOnEmptyResult=\"true\">{_say(prompt)}</Gather>"
+    )
 
 
 # -- webhook parameters --------------------------------------------------------------------

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import itertools
 import xml.etree.ElementTree as ET
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -92,7 +93,7 @@ class Phone:
         params = {"CallSid": sid, "DialCallStatus": status, "DialCallDuration": str(seconds), "CallStatus": "in-progress"}
         if recording:
             params["RecordingUrl"] = recording
-        response = await self.post(action.removeprefix(self.base), params)
+        response = await self.post(urlsplit(action).path, params)
         assert response.status_code == 200, response.text
         return ET.fromstring(response.text), response.text
 
@@ -329,6 +330,14 @@ async def test_zip_prompt_places_the_caller(setup):
     assert dialled(twiml) == campaign.buyer_phone
     lead = await Lead.get(id=(await Call.get(call_sid=sid)).lead_id)
     assert (lead.postal_code, lead.city, lead.state) == ("48165", "New Hudson", "MI")
+    # Nothing keyed in (Twilio posts Digits empty): placed by the area code, asked only once.
+    sid, twiml = await setup.phone.call("+13135550160")
+    assert twiml.find("Gather").get("actionOnEmptyResult") == "true"
+    _, twiml = await setup.phone.call("+13135550160", sid=sid, digits="")
+    assert twiml.find("Gather") is None
+    call = await Call.get(call_sid=sid)
+    lead = await Lead.get(id=call.lead_id)
+    assert (lead.postal_code, lead.state, call.location_from) == ("", "MI", "area_code")
 
 
 async def test_unknown_tracking_number_is_not_in_service(setup):
