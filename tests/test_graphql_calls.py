@@ -165,3 +165,19 @@ async def test_web_leads_refuse_call_reasons(world, client_factory):
     out = await buyer.data(f"""mutation($i: RequestReturnInput!) {{ requestReturn(input: $i) {{ {ERRORS} }} }}""",
                            {"i": {"leadId": node["id"], "reason": "WRONG_NUMBER"}})
     assert "call leads only" in out["requestReturn"]["userErrors"][0]["message"]
+
+
+def test_the_guides_graphql_examples_validate():
+    import re
+    from pathlib import Path
+
+    from graphql import parse, validate
+
+    from leadwire.schema.schema import build_schema
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "calls.md").read_text()
+    blocks = re.findall(r"```graphql\n(.*?)```", doc, re.S)
+    assert len(blocks) == 3
+    schema = build_schema()._schema
+    for block in blocks:
+        assert not validate(schema, parse(block)), block
