@@ -24,6 +24,7 @@ from leadwire.schema.calls.http import telephony_webhook
 from leadwire.schema.context import Context, authenticate_connection_params, build_context
 from leadwire.schema.forms import submit_form
 from leadwire.schema.schema import build_schema
+from leadwire.schema.reports.http import export_download
 from leadwire.schema.workspace.http import import_upload, registration_page
 
 log = logging.getLogger("leadwire")
@@ -120,6 +121,7 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette
         Route("/workspace/imports", import_upload(settings), methods=["POST"]),
         Route("/telephony/{provider}/{endpoint}", telephony_webhook, methods=["POST"]),
         Route("/telephony/{provider}/{endpoint}/{attempt}", telephony_webhook, methods=["POST"]),
+        Route("/exports/{token}", export_download(settings), methods=["GET"]),
         admin_mount(),
     ]
     return Starlette(routes=routes, lifespan=lifespan)

@@ -20,10 +20,8 @@ import asyncio
 import datetime as dt
 import json
 import os
-import platform
 import secrets
 import shutil
-import subprocess
 import sys
 import time
 import uuid
@@ -34,14 +32,12 @@ RESULTS = HERE / "results"
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))
 
-from intake_bench import free_port, output_of, spawn, stop, wait_http, wrk  # noqa: E402
+from common import LUA_COMMON, free_port, machine, output_of, spawn, spread, stop, wait_http, wrk  # noqa: E402
 
 WEBHOOK_SECRET = "bench-webhook-secret-0123456789"
 
 
 def receiver_ceiling_script() -> str:
-    from intake_bench import LUA_COMMON
-
     return """CHECK_BODY = false
 function request()
   return wrk.format(nil, nil, nil, '{"event": "lead.sold", "lead": {"first_name": "Bench"}}')
@@ -163,33 +159,47 @@ async def run(args) -> dict:
     receiver = spawn(
         [sys.executable, "-m", "uvicorn", "receiver_app:app", "--port", str(port), "--log-level", "warning"],
         "receiver", cwd=HERE)
-    results: dict = {}
+    raw: dict[str, list[dict]] = {"receiver_ceiling": [], "workers_1": [], "workers_2": []}
     databases = []
     try:
         wait_http(f"http://127.0.0.1:{port}/count", receiver)
         target = f"http://127.0.0.1:{port}/hook"
         wrk(target, receiver_ceiling_script(), 2, args.connections)
-        results["receiver_ceiling"] = wrk(target, receiver_ceiling_script(), args.seconds, args.connections)
-        print("receiver ceiling", results["receiver_ceiling"], flush=True)
         plugins = RESULTS / "delivery-plugins.toml"
         plugins.write_text("[plugin.webhook_channel]\ntimeout_seconds = 10.0\n")
-        for processes in (1, 2):
-            url = args.postgres.replace("{}", "delivery_{}").format(uuid.uuid4().hex[:8])
-            databases.append(url)
-            await seed(url, f"127.0.0.1:{port}", args.deliveries)
-            env = {**{k: v for k, v in os.environ.items() if not k.startswith("LEADWIRE_")},
-                   "LEADWIRE_DATABASE_URL": url, "LEADWIRE_SECRET_KEY": secrets.token_hex(24),
-                   "LEADWIRE_ENV": "production", "LEADWIRE_PLUGINS_FILE": str(plugins), "LEADWIRE_DB_POOL_MAX": "16"}
-            r = await run_workers(url, args.redis, processes, args.threads, args.deliveries, env)
-            r["fraction_of_receiver_ceiling"] = round(r["steady_per_second"] / results["receiver_ceiling"]["per_second"], 3)
-            results[f"workers_{processes}"] = r
-            print(f"{processes} worker process(es)", r, flush=True)
+        # Rounds: the receiver's ceiling, then one and two worker processes; the
+        # fractions are taken within each round.
+        for _ in range(args.runs):
+            ceiling = wrk(target, receiver_ceiling_script(), args.seconds, args.connections)
+            raw["receiver_ceiling"].append(ceiling)
+            print("receiver ceiling", ceiling, flush=True)
+            for processes in (1, 2):
+                url = args.postgres.replace("{}", "delivery_{}").format(uuid.uuid4().hex[:8])
+                databases.append(url)
+                await seed(url, f"127.0.0.1:{port}", args.deliveries)
+                env = {**{k: v for k, v in os.environ.items() if not k.startswith("LEADWIRE_")},
+                       "LEADWIRE_DATABASE_URL": url, "LEADWIRE_SECRET_KEY": secrets.token_hex(24),
+                       "LEADWIRE_ENV": "production", "LEADWIRE_PLUGINS_FILE": str(plugins), "LEADWIRE_DB_POOL_MAX": "16"}
+                r = await run_workers(url, args.redis, processes, args.threads, args.deliveries, env)
+                r["fraction_of_receiver_ceiling"] = r["steady_per_second"] / ceiling["per_second"]
+                raw[f"workers_{processes}"].append(r)
+                print(f"{processes} worker process(es)", r, flush=True)
     finally:
         stop(receiver)
         from conftest import drop_postgres_database
 
         for url in databases:
             await drop_postgres_database(url)
+    results: dict = {"receiver_ceiling": {"per_second": spread([r["per_second"] for r in raw["receiver_ceiling"]]),
+                                          "raw": raw["receiver_ceiling"]}}
+    for name in ("workers_1", "workers_2"):
+        rs = raw[name]
+        results[name] = {
+            "steady_per_second": spread([r["steady_per_second"] for r in rs]),
+            "fraction_of_receiver_ceiling": spread([r["fraction_of_receiver_ceiling"] for r in rs], 4),
+            "delivered": sum(r["delivered"] for r in rs), "failed": sum(r["failed"] for r in rs),
+            "pending": sum(r["pending"] for r in rs), "deliveries": sum(r["deliveries"] for r in rs), "raw": rs,
+        }
     return results
 
 
@@ -201,12 +211,12 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16, help="wrk connections for the ceiling run")
     parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432/bench_{}")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--runs", type=int, default=3, help="rounds; each figure is their median")
     args = parser.parse_args()
     RESULTS.mkdir(exist_ok=True)
     results = asyncio.run(run(args))
     out = {"benchmark": "deliveries through dramatiq on Redis to a local webhook receiver",
-           "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}",
-           "results": results}
+           "deliveries_per_run": args.deliveries, "runs": args.runs, "machine": machine(), "results": results}
     (RESULTS / "delivery.json").write_text(json.dumps(out, indent=2))
     print(json.dumps(out, indent=2))
 

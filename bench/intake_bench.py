@@ -5,7 +5,7 @@ inserts one row with asyncpg in a transaction — both driven by the same load
 generator in the same run.
 
     .venv/bin/python bench/intake_bench.py [--postgres postgres://postgres@127.0.0.1:5432/bench_{}]
-        [--campaigns 10000] [--seconds 10] [--concurrency 32]
+        [--campaigns 10000] [--seconds 10] [--concurrency 32] [--runs 3]
 
 Load comes from wrk (a separate process, one thread, Debian package `wrk`) on
 127.0.0.1, bounded in time; a Lua script makes every lead fresh (new phone and
@@ -18,32 +18,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import platform
 import random
 import shutil
-import signal
-import socket
-import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
 import httpx
 
 HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results"
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))
 
+from common import (  # noqa: E402
+    LUA_COMMON, RESULTS, free_port, leadwire_env, machine, round_ratios, side_by_side, spawn, stop, wait_http,
+)
+
 SUBMIT = """mutation($i: SubmitLeadInput!) { submitLead(input: $i) { status buyerCount userErrors { field message } } }"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def seed(url: str, n_campaigns: int) -> dict:
@@ -69,32 +60,6 @@ async def seed(url: str, n_campaigns: int) -> dict:
     zips = [z for z in geodata.all_zip_codes() if geodata.lookup(z).state in ("MI", "OH", "NY", "CA", "TX", "FL")]
     return {"key": key, "products": [str(relay.GlobalID("Product", str(p.id))) for p in built["products"]],
             "zips": random.Random(3).sample(zips, 400)}
-
-
-LUA_COMMON = r"""
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-local threads = {}
-function setup(thread) table.insert(threads, thread) end
-bad = 0
-sample = ""
-function response(status, headers, body)
-  if status ~= 200 and status ~= 201 then bad = bad + 1; sample = body; return end
-  if CHECK_BODY and (string.find(body, '"errors"', 1, true) or string.find(body, '"userErrors":[{', 1, true)) then
-    bad = bad + 1; sample = body
-  end
-end
-function done(summary, latency, requests)
-  local b, s = 0, ""
-  for _, t in ipairs(threads) do b = b + t:get("bad"); local ts = t:get("sample"); if ts ~= "" then s = ts end end
-  local e = summary.errors
-  io.write(string.format(
-    'WRK_RESULT {"requests": %d, "duration_us": %d, "bad_responses": %d, "socket_errors": %d, ' ..
-    '"p50_us": %d, "p90_us": %d, "p99_us": %d, "max_us": %d, "sample_bad": %q}\n',
-    summary.requests, summary.duration, b, e.connect + e.read + e.write + e.timeout,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max, string.sub(s, 1, 300)))
-end
-"""
 
 
 def lead_script(products: list[str], zips: list[str], key: str) -> str:
@@ -139,102 +104,42 @@ end
 """ + LUA_COMMON
 
 
-def wrk(url: str, script: str, seconds: float, connections: int) -> dict:
-    """Run wrk (one load thread, a separate process) for a bounded time and read its summary."""
-    path = RESULTS / "load.lua"
-    path.write_text(script)
-    out = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", str(path), url],
-        capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
-    line = next(x for x in out.splitlines() if x.startswith("WRK_RESULT "))
-    raw = json.loads(line[len("WRK_RESULT "):])
-    result = {
-        "requests": raw["requests"], "errors": raw["bad_responses"] + raw["socket_errors"],
-        "per_second": round(raw["requests"] / (raw["duration_us"] / 1e6), 1),
-        "p50_ms": round(raw["p50_us"] / 1000, 1), "p90_ms": round(raw["p90_us"] / 1000, 1),
-        "p99_ms": round(raw["p99_us"] / 1000, 1), "max_ms": round(raw["max_us"] / 1000, 1),
-    }
-    if result["errors"]:
-        result["sample_error"] = raw["sample_bad"]
-    return result
-
-
-def spawn(args: list[str], log_name: str, **kwargs) -> subprocess.Popen:
-    """A server or worker process whose output goes to bench/results/<log_name>.log
-    (a pipe nobody reads would fill up and stall it)."""
-    log = (RESULTS / f"{log_name}.log").open("w")
-    proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, text=True, **kwargs)
-    proc.log_path = log.name  # type: ignore[attr-defined]
-    return proc
-
-
-def output_of(proc: subprocess.Popen) -> str:
-    return Path(proc.log_path).read_text()[-3000:]  # type: ignore[attr-defined]
-
-
-def wait_http(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {output_of(proc)}")
-        try:
-            if httpx.get(url, timeout=1).status_code < 500:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-
-
 async def run(args) -> dict:
     if shutil.which("wrk") is None:
         sys.exit("this benchmark drives load with wrk: apt-get install wrk")
     url = args.postgres.replace("{}", "intake_{}").format(uuid.uuid4().hex[:8]) if "{}" in args.postgres else args.postgres
     seeded = await seed(url, args.campaigns)
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("LEADWIRE_")},
-           "LEADWIRE_DATABASE_URL": url, "LEADWIRE_SECRET_KEY": "b" * 40, "LEADWIRE_ENV": "production",
-           "LEADWIRE_DB_POOL_MAX": "16"}
-    results: dict[str, dict] = {}
+    env = leadwire_env(url)
+    results: dict = {}
+    processes: list = []
     try:
-        # The ceiling first: the same load generator against a bare one-row insert.
+        # The ceiling and both Leadwire set-ups run at once (idle when not under
+        # load), so that the rounds can alternate between them.
         port = free_port()
         ceiling = spawn(
             [sys.executable, "-m", "uvicorn", "ceiling_app:app", "--port", str(port), "--log-level", "warning"],
             "ceiling", cwd=HERE, env={**env, "CEILING_DATABASE_URL": url.replace("postgres://", "postgresql://", 1)})
-        try:
-            wait_http(f"http://127.0.0.1:{port}/health", ceiling)
-            target = f"http://127.0.0.1:{port}/insert"
-            wrk(target, insert_script(), 2, args.concurrency)  # warm-up
-            results["ceiling_bare_insert"] = wrk(target, insert_script(), args.seconds, args.concurrency)
-            print("ceiling", results["ceiling_bare_insert"], flush=True)
-        finally:
-            stop(ceiling)
+        processes.append(ceiling)
+        wait_http(f"http://127.0.0.1:{port}/health", ceiling)
+        targets = {"ceiling_bare_insert": (f"http://127.0.0.1:{port}/insert", insert_script())}
         script = lead_script(seeded["products"], seeded["zips"], seeded["key"])
-        for processes in (1, 2):
+        for n in (1, 2):
             port = free_port()
             server = spawn(
-                [sys.executable, "-m", "leadwire", "serve", "--port", str(port), "--workers", str(processes),
-                 "--log-level", "warning"], f"intake-server-{processes}", cwd=RESULTS, env=env)
-            try:
-                wait_http(f"http://127.0.0.1:{port}/healthz", server)
-                target = f"http://127.0.0.1:{port}/graphql"
-                check_one_lead(target, seeded)
-                wrk(target, script, 2, args.concurrency)  # warm-up
-                r = wrk(target, script, args.seconds, args.concurrency)
-                r["fraction_of_ceiling"] = round(r["per_second"] / results["ceiling_bare_insert"]["per_second"], 3)
-                results[f"submit_lead_{processes}_process"] = r
-                print(f"{processes} process(es)", r, flush=True)
-            finally:
-                stop(server)
+                [sys.executable, "-m", "leadwire", "serve", "--port", str(port), "--workers", str(n),
+                 "--log-level", "warning"], f"intake-server-{n}", cwd=RESULTS, env=env)
+            processes.append(server)
+            wait_http(f"http://127.0.0.1:{port}/healthz", server)
+            check_one_lead(f"http://127.0.0.1:{port}/graphql", seeded)
+            targets[f"submit_lead_{n}_process"] = (f"http://127.0.0.1:{port}/graphql", script)
+        results = side_by_side(targets, seconds=args.seconds, connections=args.concurrency, runs=args.runs)
+        for n in (1, 2):
+            results[f"submit_lead_{n}_process"]["fraction_of_ceiling"] = round_ratios(
+                results, f"submit_lead_{n}_process", "ceiling_bare_insert")
         results["outcomes"] = await outcomes(url)
     finally:
+        for proc in processes:
+            stop(proc)
         from conftest import drop_postgres_database
 
         await drop_postgres_database(url)
@@ -276,12 +181,12 @@ def main() -> None:
     parser.add_argument("--campaigns", type=int, default=10_000)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--runs", type=int, default=3, help="rounds; each figure is their median")
     args = parser.parse_args()
     RESULTS.mkdir(exist_ok=True)
     results = asyncio.run(run(args))
     out = {"benchmark": "lead intake over HTTP (PostgreSQL)", "campaigns": args.campaigns,
-           "concurrency": args.concurrency, "seconds": args.seconds,
-           "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}",
+           "concurrency": args.concurrency, "seconds": args.seconds, "runs": args.runs, "machine": machine(),
            "results": results}
     (RESULTS / "intake.json").write_text(json.dumps(out, indent=2))
     print(json.dumps(out, indent=2))

@@ -6,7 +6,8 @@ same read (the ceiling for list queries), and PostGraphile answering the
 equivalent GraphQL query on the same database (the peer a team would pick
 instead).
 
-    .venv/bin/python bench/read_bench.py [--leads 100000] [--seconds 10] [--connections 32] [--no-peer]
+    .venv/bin/python bench/read_bench.py [--leads 100000] [--seconds 10] [--connections 32] [--runs 3]
+        [--processes 1,2] [--no-peer]
 
 PostGraphile 5 needs Node 22: the first run installs postgraphile and a Node 22
 binary from the npm registry into bench/peer/ (not committed). Results go to
@@ -18,8 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -34,7 +33,9 @@ PEER = HERE / "peer"
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))
 
-from intake_bench import LUA_COMMON, free_port, spawn, stop, wait_http, wrk  # noqa: E402
+from common import (  # noqa: E402
+    LUA_COMMON, free_port, leadwire_env, machine, round_ratios, side_by_side, spawn, stop, wait_http,
+)
 
 LATEST_50 = """{ leads(first: 50) { edges { node { id firstName lastName phone email postalCode city state createdAt
   sale { price { amountMinor currency } campaign { name } } } } } }"""
@@ -144,68 +145,62 @@ async def run(args) -> dict:
         sys.exit("this benchmark drives load with wrk: apt-get install wrk")
     url = args.postgres.replace("{}", "read_{}").format(uuid.uuid4().hex[:8])
     seeded = await seed(url, args.leads)
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("LEADWIRE_")},
-           "LEADWIRE_DATABASE_URL": url, "LEADWIRE_SECRET_KEY": "r" * 40, "LEADWIRE_ENV": "production",
-           "LEADWIRE_DB_POOL_MAX": "16"}
-    results: dict = {}
-
-    def measure(name: str, target: str, script: str) -> dict:
-        wrk(target, script, 2, args.connections)  # warm-up
-        r = wrk(target, script, args.seconds, args.connections)
-        results[name] = r
-        print(name, r, flush=True)
-        return r
-
+    env = leadwire_env(url)
+    processes: list = []
+    targets: dict[str, tuple[str, str]] = {}
     try:
+        # Every server runs at once (idle when not under load) so that the rounds
+        # alternate between them and each ratio is taken within a round.
         port = free_port()
         ceiling = spawn([sys.executable, "-m", "uvicorn", "ceiling_app:app", "--port", str(port), "--log-level",
                          "warning"], "read-ceiling", cwd=HERE,
                         env={**env, "CEILING_DATABASE_URL": url.replace("postgres://", "postgresql://", 1)})
-        try:
-            wait_http(f"http://127.0.0.1:{port}/health", ceiling)
-            measure("bare_constant_json", f"http://127.0.0.1:{port}/const", get_script())
-            measure("bare_asyncpg_latest_50", f"http://127.0.0.1:{port}/latest?account={seeded['account_id']}",
-                    get_script())
-        finally:
-            stop(ceiling)
-        port = free_port()
-        server = spawn([sys.executable, "-m", "leadwire", "serve", "--port", str(port), "--log-level", "warning"],
-                       "read-leadwire", cwd=RESULTS, env=env)
-        try:
+        processes.append(ceiling)
+        wait_http(f"http://127.0.0.1:{port}/health", ceiling)
+        targets["bare_constant_json"] = (f"http://127.0.0.1:{port}/const", get_script())
+        targets["bare_asyncpg_latest_50"] = (
+            f"http://127.0.0.1:{port}/latest?account={seeded['account_id']}", get_script())
+        headers = {"Authorization": f"Bearer {seeded['token']}", "Content-Type": "application/json"}
+        for n in args.processes:
+            port = free_port()
+            server = spawn([sys.executable, "-m", "leadwire", "serve", "--port", str(port), "--workers", str(n),
+                            "--log-level", "warning"], f"read-leadwire-{n}", cwd=RESULTS, env=env)
+            processes.append(server)
             wait_http(f"http://127.0.0.1:{port}/healthz", server)
-            headers = {"Authorization": f"Bearer {seeded['token']}", "Content-Type": "application/json"}
             check = httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": LATEST_50}, headers=headers,
                                timeout=30).json()
             assert len(check["data"]["leads"]["edges"]) == 50, check
-            measure("leadwire_graphql_latest_50", f"http://127.0.0.1:{port}/graphql",
-                    post_script({"query": LATEST_50}, headers))
-        finally:
-            stop(server)
+            targets[f"leadwire_graphql_latest_50_{n}_process"] = (
+                f"http://127.0.0.1:{port}/graphql", post_script({"query": LATEST_50}, headers))
         if not args.no_peer:
             node, cli = install_peer()
             port = free_port()
             peer = spawn([node, str(cli), "-P", "postgraphile/presets/amber", "-c", url, "-s", "public", "-p", str(port),
                           "--host", "127.0.0.1"], "read-postgraphile", cwd=PEER)
-            try:
-                wait_http(f"http://127.0.0.1:{port}/graphql", peer, timeout=120)
-                body = peer_query(f"127.0.0.1:{port}", seeded["account_id"])
-                check = httpx.post(f"http://127.0.0.1:{port}/graphql", json=body, timeout=30).json()
-                assert len(check["data"]["allLeads"]["nodes"]) == 50, check
-                measure("postgraphile_latest_50", f"http://127.0.0.1:{port}/graphql",
-                        post_script(body, {"Content-Type": "application/json"}))
-            finally:
-                stop(peer)
+            processes.append(peer)
+            wait_http(f"http://127.0.0.1:{port}/graphql", peer, timeout=120)
+            body = peer_query(f"127.0.0.1:{port}", seeded["account_id"])
+            check = httpx.post(f"http://127.0.0.1:{port}/graphql", json=body, timeout=30).json()
+            assert len(check["data"]["allLeads"]["nodes"]) == 50, check
+            targets["postgraphile_latest_50"] = (
+                f"http://127.0.0.1:{port}/graphql", post_script(body, {"Content-Type": "application/json"}))
+        results = side_by_side(targets, seconds=args.seconds, connections=args.connections, runs=args.runs)
     finally:
+        for proc in processes:
+            stop(proc)
         from conftest import drop_postgres_database
 
         await drop_postgres_database(url)
-    ours = results["leadwire_graphql_latest_50"]["per_second"]
-    results["ratios"] = {
-        "leadwire_vs_bare_asyncpg": round(ours / results["bare_asyncpg_latest_50"]["per_second"], 3),
-        "leadwire_vs_bare_constant": round(ours / results["bare_constant_json"]["per_second"], 3),
-    }
+    ratios: dict = {}
+    for n in args.processes:
+        ours = f"leadwire_graphql_latest_50_{n}_process"
+        ratios[f"{ours}_vs_bare_asyncpg"] = round_ratios(results, ours, "bare_asyncpg_latest_50")
+        ratios[f"{ours}_vs_bare_constant"] = round_ratios(results, ours, "bare_constant_json")
+        if "postgraphile_latest_50" in results:
+            ratios[f"{ours}_vs_postgraphile"] = round_ratios(results, ours, "postgraphile_latest_50")
     if "postgraphile_latest_50" in results:
-        results["ratios"]["leadwire_vs_postgraphile"] = round(ours / results["postgraphile_latest_50"]["per_second"], 3)
+        ratios["postgraphile_vs_bare_asyncpg"] = round_ratios(results, "postgraphile_latest_50", "bare_asyncpg_latest_50")
+    results["ratios"] = ratios
     return results
 
 
@@ -216,12 +211,14 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432/bench_{}")
     parser.add_argument("--no-peer", action="store_true", help="skip PostGraphile")
+    parser.add_argument("--runs", type=int, default=3, help="rounds; each figure is their median")
+    parser.add_argument("--processes", type=lambda v: [int(x) for x in v.split(",")], default=[1, 2],
+                        help="Leadwire API process counts to measure, e.g. 1,2")
     args = parser.parse_args()
     RESULTS.mkdir(exist_ok=True)
     results = asyncio.run(run(args))
     out = {"benchmark": "latest 50 leads over HTTP (PostgreSQL)", "leads": args.leads,
-           "connections": args.connections, "seconds": args.seconds,
-           "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}",
+           "connections": args.connections, "seconds": args.seconds, "runs": args.runs, "machine": machine(),
            "results": results}
     (RESULTS / "read.json").write_text(json.dumps(out, indent=2))
     print(json.dumps(out, indent=2))

@@ -11,7 +11,7 @@
   marketplace lead (those of the operator's own account), never a partner's
   users or the partner's copies of leads through these paths.
 
-Every read path (lists, ``node(id:)``, search, counts, exports,
+Every read path (lists, ``node(id:)``, search, counts, reports, exports,
 subscriptions) starts from one of the querysets below, and every single-row
 lookup goes through :func:`visible_lead` / :func:`visible_membership`, which
 answer ``None`` both for "does not exist" and "not yours".
@@ -30,6 +30,7 @@ from leadwire.core.models.identity import Account, AccountKind, Membership
 from leadwire.core.models.calls import Call, CallAttempt, CallStatus, TrackingNumber
 from leadwire.core.models.delivery import Delivery
 from leadwire.core.models.leads import Lead
+from leadwire.core.models.marketplace import LeadSale
 from leadwire.core.models.returns import ReturnRequest
 
 
@@ -83,6 +84,18 @@ def visible_deliveries(viewer: Viewer) -> QuerySet[Delivery]:
     if viewer.is_operator:
         return Delivery.all()
     return Delivery.filter(account_id=viewer.account_id, buyer_lead_id__in=Subquery(visible_leads(viewer).values("id")))
+
+
+def visible_sales(viewer: Viewer) -> QuerySet[LeadSale]:
+    """Sales (purchases) follow the buyer's copy of the lead, like deliveries: the
+    whole account's for its owner, the subtree's leads' for a manager or rep,
+    every sale for operator staff (reports sum spend over these)."""
+    if viewer.is_operator:
+        return LeadSale.all()
+    qs = LeadSale.filter(account_id=viewer.account_id)
+    if viewer.is_owner:
+        return qs
+    return qs.filter(buyer_lead_id__in=Subquery(visible_leads(viewer).values("id")))
 
 
 def visible_memberships(viewer: Viewer) -> QuerySet[Membership]:

@@ -14,6 +14,7 @@ from typing import Awaitable, Callable, Generic, TypeVar
 import strawberry
 from graphql import GraphQLError
 from strawberry import relay
+from strawberry.types.nodes import SelectedField
 from tortoise.queryset import QuerySet
 
 from leadwire.core.errors import DomainError, ErrorCode
@@ -75,12 +76,15 @@ async def paginate(
     after: str | None,
     max_page_size: int,
     to_node: Callable[[list], Awaitable[list]] | Callable[[object], object],
+    ascending: bool = False,
 ) -> Connection:
+    """Newest first (``id`` descending), or oldest first with ``ascending``."""
     size = check_page_size(first, max_page_size)
     page_qs = qs
     if after is not None:
-        page_qs = page_qs.filter(id__lt=_decode_cursor(after))
-    rows = await page_qs.order_by("-id").limit(size + 1)
+        cursor = _decode_cursor(after)
+        page_qs = page_qs.filter(id__gt=cursor) if ascending else page_qs.filter(id__lt=cursor)
+    rows = await page_qs.order_by("id" if ascending else "-id").limit(size + 1)
     has_next = len(rows) > size
     rows = rows[:size]
     nodes = [to_node(r) for r in rows]
@@ -90,6 +94,28 @@ async def paginate(
         page_info=PageInfo(has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None),
         _count_query=qs,
     )
+
+
+def selects(info, *path: str) -> bool:
+    """Whether the query asks for ``path`` below the current field (fragments
+    included), e.g. ``selects(info, "edges", "node", "sale")``; lets a list
+    resolver fetch for its whole page what a field would otherwise ask per row."""
+    # selected_fields is the current field itself: start below it.
+    level: list = [s for field in info.selected_fields for s in field.selections]
+    for name in path:
+        matched, below = False, []
+        while level:
+            selection = level.pop()
+            if isinstance(selection, SelectedField):
+                if selection.name == name:
+                    matched = True
+                    below.extend(selection.selections)
+            else:  # a fragment spread or an inline fragment
+                level.extend(selection.selections)
+        if not matched:
+            return False
+        level = below
+    return True
 
 
 def decode_id(gid: relay.GlobalID | None, expected_type: str, field: str) -> int | None:

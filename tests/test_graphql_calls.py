@@ -2,7 +2,7 @@
 call settings and the offer's billable minimum with userErrors, a call lead on
 the buyer's dashboard (caller, duration, recording, rings), the masked caller
 for a partner that missed the call, returns with call reasons, and the
-Global Dashboard's web/call split."""
+dashboards' web/call split."""
 
 from __future__ import annotations
 
@@ -120,16 +120,14 @@ async def test_tracking_numbers_campaign_settings_and_a_call_lead_on_the_dashboa
     assert sorted(e["node"]["position"] for e in op_rings["callRings"]["edges"]) == [1, 2]
     assert {e["node"]["call"]["callerNumber"] for e in op_rings["callRings"]["edges"]} == {"+13135550123"}
 
-    # The Global Dashboard: calls and web leads side by side.
-    since = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)).isoformat()
-    summary = await buyer.data("query($s: DateTime!) { leadKindSummary(since: $s) { kind leads sold amount { amountMinor } } }",
-                               {"s": since})
-    assert summary["leadKindSummary"] == [
-        {"kind": "WEB", "leads": 0, "sold": 0, "amount": {"amountMinor": 0}},
-        {"kind": "CALL", "leads": 1, "sold": 1, "amount": {"amountMinor": 3000}},
-    ]
-    op_summary = await world.op.data("query($s: DateTime!) { leadKindSummary(since: $s) { kind leads sold } }", {"s": since})
-    assert {s["kind"]: (s["leads"], s["sold"]) for s in op_summary["leadKindSummary"]} == {"WEB": (0, 0), "CALL": (1, 1)}
+    # The Global Dashboard (the reports' dashboards): calls and web leads side by side.
+    dash = await buyer.data("{ partnerDashboard { thisMonthByKind { kind leadCount amount { amountMinor } } } }")
+    assert dash["partnerDashboard"]["thisMonthByKind"] == [{"kind": "call", "leadCount": 1, "amount": {"amountMinor": 3000}}]
+    today = dt.date.today()
+    op_dash = await world.op.data(
+        "query($f: Date!, $t: Date!) { operatorDashboard(from: $f, to: $t) { supply { kind received sold } } }",
+        {"f": (today - dt.timedelta(days=1)).isoformat(), "t": (today + dt.timedelta(days=1)).isoformat()})
+    assert op_dash["operatorDashboard"]["supply"] == [{"kind": "call", "received": 1, "sold": 1}]
 
     # Returns: reasons that fit a call.
     RETURN = f"""mutation($i: RequestReturnInput!) {{ requestReturn(input: $i) {{ {ERRORS} }} }}"""

@@ -8,6 +8,7 @@ import pytest
 from leadwire.core import campaigns, ledger, routing
 from leadwire.core.campaigns import CampaignChanges
 from leadwire.core.errors import DomainError
+from leadwire.core.identity import now
 from leadwire.core.models.identity import Account
 from leadwire.core.models.leads import Lead, MarketStatus
 from leadwire.core.models.marketplace import CampaignStatus, GeoMode, LeadSale, RoutingDecision, RoutingOutcome
@@ -41,6 +42,12 @@ async def test_shared_lead_goes_to_best_priced_then_longest_unserved(market):
     assert result.sold_to == [campaigns_[1].id, campaigns_[2].id, campaigns_[0].id, campaigns_[3].id]
     trace = await outcomes(lead)
     assert trace[campaigns_[4].id][0] == RoutingOutcome.OUTRANKED
+    # The trace is written as plain rows: they read back as the ORM writes them
+    # (an enum, an aware time, the price), and sort with times the ORM wrote.
+    row = await RoutingDecision.get(lead_id=lead.id, campaign_id=campaigns_[1].id)
+    assert row.outcome == RoutingOutcome.SOLD and row.price_minor == 3000
+    assert row.decided_at.tzinfo is not None and abs(row.decided_at - now()) < dt.timedelta(minutes=1)
+    assert await RoutingDecision.filter(lead_id=lead.id, decided_at__gte=lead.created_at).count() == 6
     assert await LeadSale.filter(lead_id=lead.id).count() == 4
     assert (await Lead.get(id=lead.id)).sale_count == 4
     # next lead: the unserved 20.00 campaigns now win the ties

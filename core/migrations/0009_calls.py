@@ -10,7 +10,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    dependencies = [('leadwire', '0007_auto_charge_level')]
+    dependencies = [('leadwire', '0008_reports')]
 
     initial = False
 

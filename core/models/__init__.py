@@ -14,5 +14,6 @@ MODEL_MODULES = [
     "leadwire.core.models.delivery",
     "leadwire.core.models.workspace",
     "leadwire.core.models.calls",
+    "leadwire.core.models.reports",
     "leadwire.core.jobs.models",
 ]

@@ -101,6 +101,9 @@ class Lead(Model):
         "leadwire.LostReason", related_name="leads", null=True, on_delete=fields.RESTRICT
     )
     closed_at = fields.DatetimeField(null=True)
+    # When it reached its current stage (time in stage, core.reports.pipeline).
+    # NULL: since it was created (imported and hand-made leads start on a stage).
+    stage_entered_at = fields.DatetimeField(null=True)
     value_minor = fields.BigIntField(default=0, db_default=0)  # the deal's value, in the account's currency
     awaiting_assignment = fields.BooleanField(default=False, db_default=False)  # in a manual queue
     assignment_method = fields.CharField(max_length=16, null=True)  # core.models.workspace.AssignmentMethod

@@ -204,7 +204,9 @@ class LeadSale(Model):
         # buyer_lead_id: each buyer's lead comes from exactly one sale, and "a lead's sale"
         # (every lead page, returns, exports) is an index lookup, not a scan.
         unique_together = (("lead_id", "campaign_id"), ("buyer_lead_id",))
-        indexes = (("account_id", "sold_at"), ("campaign_id", "sold_at"))
+        # price_minor in both: the reports' counts and spend per account or campaign over
+        # a period are then read from the index alone (core.reports).
+        indexes = (("account_id", "sold_at", "price_minor"), ("campaign_id", "sold_at", "price_minor"))
 
 
 class RoutingOutcome(str, Enum):
@@ -242,4 +244,5 @@ class RoutingDecision(Model):
 
     class Meta:
         table = "routing_decision"
-        indexes = (("campaign_id", "decided_at"), ("lead_id", "campaign_id"))
+        # outcome: the reports' missed leads by reason are read from the index alone.
+        indexes = (("campaign_id", "decided_at", "outcome"), ("lead_id", "campaign_id"))

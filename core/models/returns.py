@@ -67,7 +67,8 @@ class ReturnRequest(Model):
 
     class Meta:
         table = "return_request"
-        indexes = (("status", "due_at"), ("account_id", "requested_at"))
+        # buyer_lead_id: a lead's return (lead history, its filter and export) by index.
+        indexes = (("status", "due_at"), ("account_id", "requested_at"), ("buyer_lead_id",))
 
 
 class CampaignRevision(Model):

@@ -47,7 +47,7 @@ async def enter_lead(lead_id: int) -> None:
     at = now()
     async with in_transaction() as conn:
         stage = await first_stage(lead.account_id, conn)
-        claimed = await Lead.filter(id=lead_id, stage_id__isnull=True).using_db(conn).update(stage_id=stage.id)
+        claimed = await Lead.filter(id=lead_id, stage_id__isnull=True).using_db(conn).update(stage_id=stage.id, stage_entered_at=at)
         if not claimed:
             return  # another run got here first
         lead = await Lead.get(id=lead_id).using_db(conn)

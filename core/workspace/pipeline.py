@@ -395,6 +395,8 @@ async def move_lead(
         lost_reason_id=reason.id if reason else None,
         closed_at=(lead.closed_at if lead.outcome == outcome and lead.closed_at else now()) if closing else None,
     )
+    if stage.id != lead.stage_id:
+        changes["stage_entered_at"] = now()
     await Lead.filter(id=lead.id).update(**changes)
     for k, v in changes.items():
         setattr(lead, k, v)

@@ -14,7 +14,7 @@ from leadwire.core.models import calls as c
 from leadwire.core.models.leads import LeadKind as CoreLeadKind
 
 if TYPE_CHECKING:
-    from leadwire.schema.marketplace.types import Campaign, Money, Product
+    from leadwire.schema.marketplace.types import Campaign, Product
 
 MarketplaceTypes = "leadwire.schema.marketplace.types"
 LeadKind = strawberry.enum(CoreLeadKind, name="LeadKind", description="How the consumer came: a web form or a phone call.")
@@ -112,13 +112,3 @@ class CallDetails:
         rows = await access.visible_call_rings(info.context.viewer).filter(call_id=self._id).select_related("call") \
             .order_by("position")
         return [CallRing.from_row(r) for r in rows]
-
-
-@strawberry.type(description="Web leads and call leads side by side (the Global Dashboard).")
-class LeadKindSummary:
-    kind: LeadKind
-    leads: int = strawberry.field(description="Leads received since then (that the viewer sees).")
-    sold: int = strawberry.field(description="Partner: leads bought. Operator: sales made.")
-    amount: Annotated["Money", strawberry.lazy(MarketplaceTypes)] = strawberry.field(
-        description="Partner: what they cost. Operator: what they earned."
-    )

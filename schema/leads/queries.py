@@ -7,12 +7,12 @@ from typing import Annotated
 import strawberry
 from strawberry import relay
 from strawberry.types import Info
-from tortoise.expressions import Q
 
 from leadwire.core import access
-from leadwire.schema.leads.types import Lead
+from leadwire.core.reports.history import search_leads
+from leadwire.schema.leads.types import Lead, prefetch_sales
 from leadwire.schema.permissions import IsSignedIn
-from leadwire.schema.relay import Connection, decode_id, paginate
+from leadwire.schema.relay import Connection, decode_id, paginate, selects
 from leadwire.schema.workspace.lead_fields import apply_lead_filters
 from leadwire.schema.workspace.types import LeadOutcome
 
@@ -31,30 +31,32 @@ async def lead_connection(
         qs = qs.filter(assignee_id=assignee_id)
     if workspace_filters:
         qs = apply_lead_filters(qs, **workspace_filters)
-    if search:
-        term = search.strip()[:100]
-        qs = qs.filter(
-            Q(first_name__icontains=term)
-            | Q(last_name__icontains=term)
-            | Q(email__icontains=term)
-            | Q(phone__contains=term)
-            | Q(postal_code__startswith=term)
-        )
-    return await paginate(
-        qs, first=first, after=after, max_page_size=info.context.settings.max_page_size, to_node=Lead.from_row
+    return await paginate_leads(info, search_leads(qs, search), first=first, after=after)
+
+
+async def paginate_leads(
+    info: Info, qs, *, first: int | None, after: str | None, ascending: bool = False
+) -> Connection[Lead]:
+    """A page of leads; their sales fetched for the whole page when the query asks for them."""
+    page = await paginate(
+        qs, first=first, after=after, max_page_size=info.context.settings.max_page_size, to_node=Lead.from_row,
+        ascending=ascending,
     )
+    if page.edges and selects(info, "edges", "node", "sale"):
+        await prefetch_sales(info, [edge.node for edge in page.edges])
+    return page
 
 
 @strawberry.type
 class LeadQueries:
-    @strawberry.field(permission_classes=[IsSignedIn], description="Leads the viewer may see, newest first.")
+    @strawberry.field(permission_classes=[IsSignedIn], description="Leads the viewer may see, newest first (leadHistory filters and sorts more).")
     async def leads(
         self,
         info: Info,
         first: int | None = None,
         after: str | None = None,
         search: Annotated[
-            str | None, strawberry.argument(description="Name, e-mail, phone or ZIP contains.")
+            str | None, strawberry.argument(description="Name, e-mail, phone or city contains, or ZIP starts with.")
         ] = None,
         stage_id: Annotated[
             relay.GlobalID | None, strawberry.argument(description="Only leads on this pipeline stage.")

@@ -25,6 +25,14 @@ if TYPE_CHECKING:
 LeadOrigin = strawberry.enum(CoreLeadOrigin, name="LeadOrigin")
 MarketStatus = strawberry.enum(CoreMarketStatus, name="MarketStatus")
 MarketplaceTypes = "leadwire.schema.marketplace.types"
+NOT_FETCHED = object()
+
+
+async def prefetch_sales(info: Info, leads: list["Lead"]) -> None:
+    """Fill in the sales of a page of leads in one round (see ``Lead.sale``)."""
+    sales = await info.context.loaders.sale_of_buyer_lead.load_many([lead.id for lead in leads])
+    for lead, sale in zip(leads, sales):
+        lead._sale = sale
 
 
 @strawberry.type(description="A lead as the account works it.")
@@ -49,6 +57,7 @@ class Lead(LeadWorkspaceFields, relay.Node):
     _assignee_id: strawberry.Private[int | None]
     _industry_id: strawberry.Private[int | None]
     _product_id: strawberry.Private[int | None]
+    _sale: strawberry.Private[object] = NOT_FETCHED
 
     @classmethod
     def from_row(cls, r: LeadRow) -> Lead:
@@ -89,16 +98,12 @@ class Lead(LeadWorkspaceFields, relay.Node):
         return Product.from_row(await info.context.loaders.product.load(self._product_id)) if self._product_id else None
 
     @strawberry.field(description="For a lead bought through a campaign: the sale (price, time, campaign).")
-    async def sale(self, info: Info) -> Annotated["LeadSale", strawberry.lazy(MarketplaceTypes)] | None:
-        from leadwire.schema.marketplace.types import Campaign, LeadSale, Money
-
-        row = await info.context.loaders.sale_of_buyer_lead.load(self.id)
-        if row is None:
-            return None
-        return LeadSale(
-            price=Money(amount_minor=row.price_minor, currency=row.currency), exclusive=row.exclusive,
-            sold_at=row.sold_at, campaign=Campaign.from_row(row.campaign),
-        )
+    def sale(self, info: Info) -> Annotated["LeadSale", strawberry.lazy(MarketplaceTypes)] | None:
+        # A list prefetches its page's sales (prefetch_sales): then this is a
+        # plain value, with no coroutine and no DataLoader round per lead.
+        if self._sale is not NOT_FETCHED:
+            return self._sale
+        return info.context.loaders.sale_of_buyer_lead.load(self.id)
 
     @strawberry.field(
         description="For a call lead: the call (caller, connected time, recording, rings); null for web leads."

@@ -53,6 +53,19 @@ async def load_assignment_settings(info: Info) -> AssignmentSettings:
     return AssignmentSettings(rules=[AssignmentRule.from_row(r) for r in rules], _manual_assignee_id=dispatcher.id)
 
 
+async def load_lost_reasons_report(info: Info, start: dt.date, end: dt.date) -> LostReasonsReport:
+    """The lost-reasons report (also part of the pipeline report, schema.reports)."""
+    report = await pipeline.lost_reasons_report(info.context.viewer, start=start, end=end)
+    currency = await account_currency(info)
+    return LostReasonsReport(
+        time_zone=report.time_zone, start=report.start, end=report.end, starts_at=report.starts_at,
+        ends_at=report.ends_at, lead_count=report.lead_count,
+        value=Money(amount_minor=report.value_minor, currency=currency),
+        rows=[LostReasonsReportRow(reason=LostReason.from_row(r.reason), lead_count=r.lead_count,
+                                   value=Money(amount_minor=r.value_minor, currency=currency)) for r in report.rows],
+    )
+
+
 def registration_form(page: w.RegistrationPage, secret: str) -> RegistrationForm:
     return RegistrationForm(
         slug=page.slug, title=page.title, intro=page.intro, submit_label=page.submit_label,
@@ -79,15 +92,7 @@ class WorkspaceQueries:
         description="Why leads were lost between two days (in your time zone, both included), over the leads you see.",
     )
     async def lost_reasons_report(self, info: Info, start: dt.date, end: dt.date) -> LostReasonsReport:
-        report = await pipeline.lost_reasons_report(info.context.viewer, start=start, end=end)
-        currency = await account_currency(info)
-        return LostReasonsReport(
-            time_zone=report.time_zone, start=report.start, end=report.end, starts_at=report.starts_at,
-            ends_at=report.ends_at, lead_count=report.lead_count,
-            value=Money(amount_minor=report.value_minor, currency=currency),
-            rows=[LostReasonsReportRow(reason=LostReason.from_row(r.reason), lead_count=r.lead_count,
-                                       value=Money(amount_minor=r.value_minor, currency=currency)) for r in report.rows],
-        )
+        return await load_lost_reasons_report(info, start, end)
 
     @strawberry.field(permission_classes=[IsSignedIn], description="The account's feedback questions, in order.")
     async def feedback_questions(self, info: Info, include_archived: bool = False) -> list[FeedbackQuestion]:
