@@ -20,6 +20,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from leadwire.admin_ui.serve import admin_mount
 from leadwire.core import db
 from leadwire.core.settings import Settings
+from leadwire.schema.calls.http import telephony_webhook
 from leadwire.schema.context import Context, authenticate_connection_params, build_context
 from leadwire.schema.forms import submit_form
 from leadwire.schema.schema import build_schema
@@ -166,6 +167,8 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette
         Route("/intake/forms/{source_id}", submit_form, methods=["POST"]),
         Route("/r/{slug}", registration_page(settings), methods=["GET", "POST"]),
         Route("/workspace/imports", import_upload(settings), methods=["POST"]),
+        Route("/telephony/{provider}/{endpoint}", telephony_webhook, methods=["POST"]),
+        Route("/telephony/{provider}/{endpoint}/{attempt}", telephony_webhook, methods=["POST"]),
         Route("/exports/{token}", export_download(settings), methods=["GET"]),
         admin_mount(),
     ]

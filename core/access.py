@@ -27,6 +27,7 @@ from tortoise.queryset import QuerySet
 
 from leadwire.core.errors import ErrorCode, Forbidden
 from leadwire.core.models.identity import Account, AccountKind, Membership
+from leadwire.core.models.calls import Call, CallAttempt, CallStatus, TrackingNumber
 from leadwire.core.models.delivery import Delivery
 from leadwire.core.models.leads import Lead
 from leadwire.core.models.marketplace import LeadSale
@@ -189,6 +190,47 @@ def assignable_memberships(viewer: Viewer) -> QuerySet[Membership]:
 def require_owner(viewer: Viewer, action: str) -> None:
     if not viewer.is_owner:
         raise Forbidden(f"Only the account owner can {action}.", code=ErrorCode.OWNER_REQUIRED)
+
+
+# -- call leads (core.calls) ---------------------------------------------------------------
+
+
+def visible_tracking_numbers(viewer: Viewer) -> QuerySet[TrackingNumber]:
+    """The operator's own numbers; partners never see the marketplace's numbers."""
+    if not viewer.is_operator:
+        return TrackingNumber.filter(id__in=[])
+    return TrackingNumber.filter(account_id=viewer.account_id)
+
+
+def visible_call_rings(viewer: Viewer) -> QuerySet[CallAttempt]:
+    """Each time a call rang a campaign. Operator staff: every ring. A partner's
+    owner: the rings of the account's campaigns (answered, missed or short),
+    which is how it manages its calls. Other users: the rings of the calls
+    whose bought lead they see."""
+    if viewer.is_operator:
+        return CallAttempt.all()
+    qs = CallAttempt.filter(campaign__account_id=viewer.account_id)
+    if viewer.is_owner:
+        return qs
+    return qs.filter(call__buyer_lead_id__in=Subquery(visible_leads(viewer).values("id")))
+
+
+def caller_number_for(viewer: Viewer, call: Call) -> str:
+    """The caller's number in full for operator staff and for the account that
+    was billed for the call (it bought the lead); masked for a partner whose
+    phone rang but who did not buy it (missed, or shorter than the minimum)."""
+    if viewer.is_operator:
+        return call.caller
+    if call.status == CallStatus.BILLED and call.buyer_lead_id is not None and call.buyer_account_id == viewer.account_id:
+        return call.caller
+    return mask_phone(call.caller)
+
+
+def mask_phone(number: str) -> str:
+    """+13135550123 -> +1313*****23: the area (where the call came from), not the person."""
+    if len(number) <= 7:
+        return "*" * len(number)
+    return number[:5] + "*" * (len(number) - 7) + number[-2:]
 
 
 def require_operator(viewer: Viewer, action: str) -> None:

@@ -18,6 +18,7 @@ from leadwire.core.models.returns import CampaignRevision
 FIELDS = (
     "name", "time_zone", "status", "filter_enabled", "geo_mode", "states", "zip_codes", "radius_zip",
     "radius_miles", "field_filters", "schedule", "daily_cap", "weekly_cap", "monthly_cap", "offer_id",
+    "lead_types", "buyer_phone", "max_concurrent_calls",
 )
 
 

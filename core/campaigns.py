@@ -23,6 +23,7 @@ from leadwire.core.models.identity import Account
 from leadwire.core.models.marketplace import (
     Campaign,
     CampaignArea,
+    CampaignLeadTypes,
     CampaignStatus,
     GeoMode,
     Industry,
@@ -37,6 +38,8 @@ US_STATES = frozenset(
     "OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR".split()
 )
 MAX_RADIUS_MILES = 500
+MAX_MIN_CALL_SECONDS = 3600
+MAX_CONCURRENT_CALLS = 100
 MAX_ZIP_LIST = 5000
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
 # Seed 000: "Your campaign was pre-populated with a schedule and lead cap."
@@ -84,6 +87,7 @@ async def create_offer(
     price_minor: int,
     exclusive: bool,
     default_daily_cap: int | None = 10,
+    min_call_seconds: int = 90,
 ) -> Offer:
     require_operator(viewer, "manage offers")
     product = await Product.get_or_none(id=product_id)
@@ -94,11 +98,14 @@ async def create_offer(
         errors.append(FieldError("price_minor", ErrorCode.INVALID, "The price per lead must be between 1 and 10,000,000 minor units."))
     if default_daily_cap is not None and default_daily_cap < 1:
         errors.append(FieldError("default_daily_cap", ErrorCode.INVALID, "A cap must be at least 1 (or none)."))
+    if not 0 <= min_call_seconds <= MAX_MIN_CALL_SECONDS:
+        errors.append(FieldError("min_call_seconds", ErrorCode.INVALID,
+                                 f"The billable minimum of a call must be 0 to {MAX_MIN_CALL_SECONDS} seconds."))
     if errors:
         raise DomainError(*errors)
     return await Offer.create(
         product=product, name=check_name(name, "name", "The offer name", 100), price_minor=price_minor,
-        exclusive=exclusive, default_daily_cap=default_daily_cap,
+        exclusive=exclusive, default_daily_cap=default_daily_cap, min_call_seconds=min_call_seconds,
     )
 
 
@@ -171,6 +178,10 @@ class CampaignChanges:
     monthly_cap: int | None = None
     clear_caps: tuple[str, ...] = ()  # cap fields to set to "no cap"
     channels: dict[str, Any] | None = None
+    # Calls (core.calls)
+    lead_types: CampaignLeadTypes | None = None
+    buyer_phone: str | None = None
+    max_concurrent_calls: int | None = None
 
 
 def check_schedule(windows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -254,6 +265,25 @@ async def update_campaign(viewer: Viewer, campaign_id: int, changes: CampaignCha
             values[cap] = value
     if changes.channels is not None:
         values["channels"] = attempt(lambda: delivery.check_campaign_channels(changes.channels, campaign.channels or {}))
+    if changes.buyer_phone is not None:
+        from leadwire.core.intake import normalise_phone  # intake imports routing, which imports this module
+
+        if changes.buyer_phone.strip():
+            values["buyer_phone"] = attempt(lambda: normalise_phone(changes.buyer_phone, "buyer_phone"))
+        else:
+            values["buyer_phone"] = ""
+    if changes.max_concurrent_calls is not None:
+        if not 1 <= changes.max_concurrent_calls <= MAX_CONCURRENT_CALLS:
+            errors.append(FieldError("max_concurrent_calls", ErrorCode.INVALID,
+                                     f"A campaign takes 1 to {MAX_CONCURRENT_CALLS} calls at once."))
+        values["max_concurrent_calls"] = changes.max_concurrent_calls
+    if changes.lead_types is not None:
+        values["lead_types"] = changes.lead_types
+    takes_calls = (values.get("lead_types") or campaign.lead_types) != CampaignLeadTypes.WEB
+    if takes_calls and not values.get("buyer_phone", campaign.buyer_phone) and not any(
+        e.field == "buyer_phone" for e in errors
+    ):
+        errors.append(FieldError("buyer_phone", ErrorCode.REQUIRED, "A campaign that takes calls needs the phone number to ring."))
     if errors:
         raise DomainError(*errors)
 

@@ -41,7 +41,7 @@ from leadwire.core.access import Viewer, require_operator, visible_lead
 from leadwire.core.errors import DomainError, ErrorCode, FieldError, Forbidden, not_found
 from leadwire.core.identity import now
 from leadwire.core.models.identity import Account, AccountKind
-from leadwire.core.models.leads import Lead
+from leadwire.core.models.leads import Lead, LeadKind
 from leadwire.core.models.ledger import EntryKind
 from leadwire.core.models.marketplace import Campaign, LeadSale, RoutingDecision, RoutingOutcome
 from leadwire.core.models.money import AccountFlag, NotificationKind
@@ -59,7 +59,15 @@ VALID_REASONS = {
     ReturnReason.NO_WORKING_PHONE: "None of the telephone numbers on the lead is a valid, working number.",
     ReturnReason.NEVER_REQUESTED_QUOTE: "The consumer did not request service information or a quote.",
     ReturnReason.OUTSIDE_FILTER_AT_DELIVERY: "At delivery, the lead did not fall within the campaign's filter.",
+    # Call leads (core.calls): a billed call is a lead like any other, returned for what can go wrong with a call.
+    ReturnReason.WRONG_NUMBER: "The caller meant to reach someone else and did not want the service.",
+    ReturnReason.NO_CUSTOMER_ON_LINE: "Nobody was on the line: silence, a recording or an automated call.",
+    ReturnReason.DUPLICATE_CALLER: "The same caller was billed to this account for another call in the 7 days before.",
 }
+# Which valid reasons fit which kind of lead.
+CALL_ONLY_REASONS = frozenset({ReturnReason.WRONG_NUMBER, ReturnReason.NO_CUSTOMER_ON_LINE, ReturnReason.DUPLICATE_CALLER})
+WEB_ONLY_REASONS = frozenset({ReturnReason.NO_WORKING_PHONE, ReturnReason.NEVER_REQUESTED_QUOTE})
+DUPLICATE_CALLER_DAYS = 7
 # Seed 000: "Invalid Lead Return Reasons", each with why.
 REFUSED_REASONS = {
     ReturnReason.REPRESENTATIVE_FOR_CONSUMER: (
@@ -227,6 +235,16 @@ async def _purchase(viewer: Viewer, lead_id: int) -> LeadSale:
     return sale
 
 
+async def _earlier_calls(sale: LeadSale, buyer_lead: Lead) -> list[str]:
+    """The same caller's other calls billed to the account in the days before this sale."""
+    since = sale.sold_at - dt.timedelta(days=DUPLICATE_CALLER_DAYS)
+    rows = await LeadSale.filter(
+        account_id=sale.account_id, buyer_lead__kind=LeadKind.CALL, buyer_lead__phone=buyer_lead.phone,
+        sold_at__gte=since, sold_at__lte=sale.sold_at,
+    ).exclude(id=sale.id).order_by("sold_at").values_list("sold_at", flat=True)
+    return [f"The same caller was billed to this account on {t.astimezone(dt.timezone.utc):%Y-%m-%d %H:%M} UTC." for t in rows]
+
+
 @dataclass(frozen=True)
 class Eligibility:
     returnable: bool
@@ -266,6 +284,15 @@ async def request_return(
     else:
         if reason in REFUSED_REASONS:
             errors.append(FieldError("reason", ErrorCode.RETURN_REASON_REFUSED, REFUSED_REASONS[reason]))
+        buyer_lead = await Lead.get(id=sale.buyer_lead_id)
+        is_call = buyer_lead.kind == LeadKind.CALL
+        if is_call and reason in WEB_ONLY_REASONS:
+            errors.append(FieldError("reason", ErrorCode.RETURN_REASON_REFUSED, (
+                "This is a call lead: the caller reached you on the phone. Return it as a wrong number, no customer "
+                "on the line, a duplicate caller, or outside the filter at delivery.")))
+        elif not is_call and reason in CALL_ONLY_REASONS:
+            errors.append(FieldError("reason", ErrorCode.RETURN_REASON_REFUSED,
+                                     "This reason is for call leads only; this lead came from a web form."))
     if len(note) > MAX_NOTE:
         errors.append(FieldError("note", ErrorCode.TOO_LONG, f"The note is at most {MAX_NOTE} characters."))
     if errors:
@@ -277,6 +304,12 @@ async def request_return(
     if await ReturnRequest.exists(sale_id=sale.id):
         raise DomainError.single("lead_id", ErrorCode.DUPLICATE, "A return was requested for this lead already.")
     evidence: list[str] = []
+    if reason == ReturnReason.DUPLICATE_CALLER:
+        evidence = await _earlier_calls(sale, buyer_lead)
+        if not evidence:
+            raise DomainError.single("reason", ErrorCode.RETURN_REASON_REFUSED, (
+                f"No other call from {buyer_lead.phone} was billed to your account in the "
+                f"{DUPLICATE_CALLER_DAYS} days before this one."))
     if reason == ReturnReason.OUTSIDE_FILTER_AT_DELIVERY:
         check = await check_filter_at_delivery(sale)
         evidence = check.facts

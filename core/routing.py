@@ -45,10 +45,11 @@ from tortoise.transactions import in_transaction
 from leadwire.core import db, delivery, events, extensions, industries, ledger
 from leadwire.core.identity import now as utc_now
 from leadwire.core.models.identity import AccountStatus
-from leadwire.core.models.leads import Lead, LeadOrigin, MarketStatus
+from leadwire.core.models.leads import Lead, LeadKind, LeadOrigin, MarketStatus
 from leadwire.core.models.marketplace import (
     Campaign,
     CampaignArea,
+    CampaignLeadTypes,
     CampaignStatus,
     CapCounter,
     LeadSale,
@@ -164,8 +165,10 @@ class _SaleRefused(Exception):
 async def _candidates(lead: Lead) -> list[_Candidate]:
     areas = [a for a in (f"z:{lead.postal_code}" if lead.postal_code else "", f"s:{lead.state}" if lead.state else "") if a]
     covering = CampaignArea.filter(product_id=lead.product_id, area__in=areas).values("campaign_id")
+    # Web leads go to campaigns taking web leads, calls to those taking calls (core.calls).
+    takes = (CampaignLeadTypes.CALL if lead.kind == LeadKind.CALL else CampaignLeadTypes.WEB, CampaignLeadTypes.BOTH)
     rows = await Campaign.filter(
-        Q(product_id=lead.product_id) & (Q(matches_anywhere=True) | Q(id__in=Subquery(covering)))
+        Q(product_id=lead.product_id) & (Q(matches_anywhere=True) | Q(id__in=Subquery(covering))), lead_types__in=takes
     ).values_list(*_VIEW_FIELDS)
     return [_Candidate(CampaignView(*row)) for row in rows]
 
@@ -251,6 +254,7 @@ async def _sell(
         buyer_lead = await Lead.create(
             account_id=campaign.account_id,
             origin=LeadOrigin.MARKETPLACE,
+            kind=lead.kind,
             first_name=lead.first_name,
             last_name=lead.last_name,
             email=lead.email,
@@ -297,20 +301,11 @@ async def route_lead(lead_id: int, *, at: dt.datetime | None = None, reroute_uns
     lead = await Lead.get(id=lead_id).select_related("industry", "product")
     result = RoutingResult(lead_id=lead.id)
     routable = (MarketStatus.RECEIVED, MarketStatus.UNSOLD) if reroute_unsold else (MarketStatus.RECEIVED,)
-    if lead.market_status not in routable:
+    if lead.market_status not in routable or lead.kind == LeadKind.CALL:  # calls are sold by ringing (core.calls)
         result.status = MarketStatus(lead.market_status) if lead.market_status else MarketStatus.UNSOLD
         return result
     product = lead.product
-    schema = industries.schema_for(lead.industry.schema_key) if lead.industry else None
-    candidates = await _candidates(lead)
-    counts = await _current_counts([c.campaign for c in candidates], at)
-    eligible = []
-    for c in candidates:
-        failure = _first_failure(c, lead, at, counts, schema)
-        if failure:
-            c.reason, c.detail = failure
-        else:
-            eligible.append(c)
+    candidates, eligible, counts = await _eligibility(lead, at)
 
     # Choose exclusive or shared among the campaigns not tried yet; if every try
     # of the chosen kind is refused (another process took the cap or the money
@@ -363,20 +358,67 @@ async def route_lead(lead_id: int, *, at: dt.datetime | None = None, reroute_uns
     result.decisions = {c.campaign.id: c.reason for c in candidates}
     t3 = time.perf_counter()
     result.timings = {"decide_ms": (t1 - t0) * 1000, "sell_ms": (t2 - t1) * 1000, "trace_ms": (t3 - t2) * 1000}
+    _announce_sales(lead.id, list(zip(sold, result.buyer_lead_ids, sale_ids)), exclusive=result.exclusive, at=at)
+    return result
+
+
+def _announce_sales(lead_id: int, sales: list[tuple[_Candidate, int, int]], *, exclusive: bool, at: dt.datetime) -> None:
     # After commit: the live feed of each buyer (the official record is the sale).
     events.bus.publish(
-        *(
-            events.LeadEvent(events.LeadEventKind.SOLD, buyer_id, c.campaign.account_id, sale_id)
-            for c, buyer_id, sale_id in zip(sold, result.buyer_lead_ids, sale_ids)
-        )
+        *(events.LeadEvent(events.LeadEventKind.SOLD, buyer_id, c.campaign.account_id, sale_id) for c, buyer_id, sale_id in sales)
     )
     if extensions.listening("leadwire_lead_sold"):
         extensions.notify("leadwire_lead_sold", *(
             LeadSold(
-                sale_id=sale_id, lead_id=lead.id, buyer_lead_id=buyer_id, campaign_id=c.campaign.id,
+                sale_id=sale_id, lead_id=lead_id, buyer_lead_id=buyer_id, campaign_id=c.campaign.id,
                 account_id=c.campaign.account_id, price_minor=c.campaign.price_minor, currency=c.campaign.currency,
-                exclusive=result.exclusive, sold_at=at,
+                exclusive=exclusive, sold_at=at,
             )
-            for c, buyer_id, sale_id in zip(sold, result.buyer_lead_ids, sale_ids)
+            for c, buyer_id, sale_id in sales
         ))
-    return result
+
+
+# -- shared with call leads (core.calls) ------------------------------------------------
+
+
+async def _eligibility(lead: Lead, at: dt.datetime) -> tuple[list[_Candidate], list[_Candidate], dict]:
+    """Every candidate campaign, its first failed rule (``reason``) or none,
+    the eligible ones, and the cap counts read. ``lead`` has industry fetched."""
+    schema = industries.schema_for(lead.industry.schema_key) if lead.industry else None
+    candidates = await _candidates(lead)
+    counts = await _current_counts([c.campaign for c in candidates], at)
+    eligible = []
+    for c in candidates:
+        failure = _first_failure(c, lead, at, counts, schema)
+        if failure:
+            c.reason, c.detail = failure
+        else:
+            eligible.append(c)
+    return candidates, eligible, counts
+
+
+async def rank_for_call(lead: Lead, at: dt.datetime) -> tuple[list[tuple[CampaignView, RoutingOutcome, str]], list[CampaignView]]:
+    """A call lead's candidates with the rule each failed (None if eligible),
+    and the eligible campaigns best first, by the same rules and ranking as web
+    leads (a call is always exclusive)."""
+    candidates, eligible, _ = await _eligibility(lead, at)
+    ranked = sorted(eligible, key=lambda c: c.rank_key)
+    return [(c.campaign, c.reason, c.detail) for c in candidates], [c.campaign for c in ranked]
+
+
+async def sell_call(lead: Lead, campaign_id: int, at: dt.datetime) -> tuple[int, int] | tuple[RoutingOutcome, str]:
+    """Sell a connected call lead to the campaign that took it: the same sale
+    as a web lead (exclusive, caps counted now, ledger debit, buyer lead,
+    deliveries, live feed). Returns (sale id, buyer lead id), or the rule that
+    refused it (cap, balance...) with nothing written."""
+    row = await Campaign.filter(id=campaign_id).values_list(*_VIEW_FIELDS)
+    c = _Candidate(CampaignView(*row[0]))
+    counts = await _current_counts([c.campaign], at)
+    try:
+        sale_id, buyer_lead_id = await _sell(lead, c, exclusive=True, max_buyers=1, at=at, known_counters=counts)
+    except _SaleRefused as refused:
+        return refused.reason, refused.detail
+    except IntegrityError:
+        return RoutingOutcome.OUTRANKED, "already sold to this campaign"
+    _announce_sales(lead.id, [(c, buyer_lead_id, sale_id)], exclusive=True, at=at)
+    return sale_id, buyer_lead_id

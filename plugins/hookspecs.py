@@ -91,3 +91,14 @@ def leadwire_register_payment_gateways() -> list[Any]:
         gateway by the name stored with each card, payment and refund, never
         every gateway.
     """
+
+
+@hookspec
+def leadwire_register_telephony_providers() -> list[Any]:
+    """Register telephony providers (inbound call webhooks for call leads).
+
+    :return: a list of :class:`leadwire.plugins.telephony.TelephonyProvider`
+        instances; names must be unique across all plugins. Leadwire serves a
+        provider's webhooks under ``/telephony/<name>/`` and calls only the
+        provider named in the URL.
+    """

@@ -33,6 +33,7 @@ BUILTIN_PLUGINS = (
     "leadwire.plugins.builtin.hubspot_channel",
     "leadwire.plugins.builtin.manual_gateway",
     "leadwire.plugins.builtin.stripe_gateway",
+    "leadwire.plugins.builtin.twilio_voice",
 )
 
 
@@ -167,6 +168,7 @@ def build_plugin_manager(
 def install_registrations(plugins: LeadwirePlugins) -> None:
     """Hand what plugins registered to core (the only way core learns of them)."""
     from leadwire.core import delivery, extensions, industries, payments
+    from leadwire.core.calls import providers as telephony
 
     try:
         industries.install(plugins.collect("leadwire_register_industries", key="key"))
@@ -177,6 +179,10 @@ def install_registrations(plugins: LeadwirePlugins) -> None:
         payments.install(
             payments.InstalledGateway(gateway, owner, plugins.config_for(owner))
             for owner, gateway in plugins.collect_with_owner("leadwire_register_payment_gateways", key="name")
+        )
+        telephony.install(
+            telephony.InstalledProvider(provider, owner, plugins.config_for(owner))
+            for owner, provider in plugins.collect_with_owner("leadwire_register_telephony_providers", key="name")
         )
     except ValueError as exc:
         raise PluginError(str(exc)) from None

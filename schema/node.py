@@ -95,6 +95,16 @@ async def _delivery(v: Viewer, pk: int):
 RESOLVERS["Delivery"] = _delivery
 
 
+async def _tracking_number(v: Viewer, pk: int):
+    from leadwire.schema.calls.types import TrackingNumber
+
+    row = await access.visible_tracking_numbers(v).get_or_none(id=pk)
+    return TrackingNumber.from_row(row) if row else None
+
+
+RESOLVERS["TrackingNumber"] = _tracking_number
+
+
 def _money(model, node_type):
     """An account's money: its owner and operator staff (core.access.visible_money)."""
 

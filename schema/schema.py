@@ -17,6 +17,9 @@ from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.schema.config import StrawberryConfig
 
 from leadwire.core.errors import DomainError
+from leadwire.schema.calls.mutations import CallMutations
+from leadwire.schema.calls.queries import CallQueries
+from leadwire.schema.calls.types import TrackingNumber
 from leadwire.schema.cost import QueryCost
 from leadwire.schema.input_safety import RefuseUnstorableText
 from leadwire.schema.delivery.mutations import DeliveryMutations
@@ -59,13 +62,13 @@ LIMIT_RULES = (
 
 @strawberry.type
 class Query(NodeQueries, IdentityQueries, LeadQueries, MarketplaceQueries, DeliveryQueries, MoneyQueries,
-            WorkspaceQueries, ReportQueries):
+            WorkspaceQueries, CallQueries, ReportQueries):
     pass
 
 
 @strawberry.type
 class Mutation(IdentityMutations, PartnerMutations, MarketplaceMutations, DeliveryMutations, MoneyMutations,
-               WorkspaceMutations, ReportMutations):
+               WorkspaceMutations, CallMutations, ReportMutations):
     pass
 
 
@@ -103,7 +106,7 @@ def build_schema(*, introspection: bool = True, mask_errors: bool = True) -> str
         subscription=Subscription,
         types=[
             Lead, User, Account, ApiToken, LeadSource, LeadSourceKey, Industry, Product, Offer, Campaign, Delivery,
-            LedgerEntry, PaymentMethod, Payment, Refund, Notification, ReturnRequest,
+            LedgerEntry, PaymentMethod, Payment, Refund, Notification, ReturnRequest, TrackingNumber,
             PipelineStage, LostReason, FeedbackQuestion, FeedbackChoice, AssignmentRule, LeadImport, RegistrationPage,
         ],
         extensions=extensions,

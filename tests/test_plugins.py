@@ -113,7 +113,7 @@ def test_disable_enable_and_unknown_blocks(tmp_path):
     toml = tmp_path / "plugins.toml"
     toml.write_text('[plugins]\ndisabled = ["industries", "sms_channel"]\n')
     assert [p.name for p in build_plugin_manager(toml, {}, load_entry_points=False).loaded()] == [
-        "email_channel", "webhook_channel", "hubspot_channel", "manual_gateway", "stripe_gateway"]
+        "email_channel", "webhook_channel", "hubspot_channel", "manual_gateway", "stripe_gateway", "twilio_voice"]
     toml.write_text('[plugins]\nenabled = ["industries"]\n')
     assert [p.name for p in build_plugin_manager(toml, {}, load_entry_points=False).loaded()] == ["industries"]
     toml.write_text('[plugin.nobody]\nx = 1\n')

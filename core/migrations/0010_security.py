@@ -4,7 +4,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    dependencies = [('leadwire', '0008_reports')]
+    dependencies = [('leadwire', '0009_calls')]
 
     initial = False
 

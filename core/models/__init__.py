@@ -13,6 +13,7 @@ MODEL_MODULES = [
     "leadwire.core.models.returns",
     "leadwire.core.models.delivery",
     "leadwire.core.models.workspace",
+    "leadwire.core.models.calls",
     "leadwire.core.models.reports",
     "leadwire.core.jobs.models",
 ]

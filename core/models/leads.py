@@ -19,6 +19,13 @@ class LeadOrigin(str, Enum):
     MANUAL = "manual"
 
 
+class LeadKind(str, Enum):
+    """How the consumer reached the marketplace: a web form (or API post) or a phone call (core.calls)."""
+
+    WEB = "web"
+    CALL = "call"
+
+
 class LeadOutcome(str, Enum):
     """A closed lead's result (on the pipeline's closing stage, core.workspace)."""
 
@@ -44,6 +51,7 @@ class Lead(Model):
         "leadwire.Membership", related_name="assigned_leads", null=True, on_delete=fields.RESTRICT
     )
     origin = fields.CharEnumField(LeadOrigin, max_length=16, default=LeadOrigin.MANUAL)
+    kind = fields.CharEnumField(LeadKind, max_length=8, default=LeadKind.WEB, db_default="web")
     first_name = fields.CharField(max_length=100, default="")
     last_name = fields.CharField(max_length=100, default="")
     email = fields.CharField(max_length=254, default="")

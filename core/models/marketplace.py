@@ -60,6 +60,8 @@ class Offer(Model):
     default_daily_cap = fields.IntField(null=True, default=10)
     default_weekly_cap = fields.IntField(null=True)
     default_monthly_cap = fields.IntField(null=True)
+    # Call leads (core.calls): a call is billable only when connected at least this long.
+    min_call_seconds = fields.IntField(default=90, db_default=90)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -69,6 +71,14 @@ class Offer(Model):
 class CampaignStatus(str, Enum):
     ACTIVE = "active"
     DISABLED = "disabled"
+
+
+class CampaignLeadTypes(str, Enum):
+    """What a campaign takes: web-form leads, phone calls, or both."""
+
+    WEB = "web"
+    CALL = "call"
+    BOTH = "both"
 
 
 class GeoMode(str, Enum):
@@ -113,6 +123,14 @@ class Campaign(Model):
     monthly_cap = fields.IntField(null=True)
     # Integration tab: {"channel name": {settings}} (delivery channels issue)
     channels = fields.JSONField(default=dict)
+    # Calls (core.calls): what the campaign takes, the number its calls ring,
+    # how many may ring or talk at once (held in active_calls by conditional
+    # updates, so the cap holds across processes) and the missed calls in a row.
+    lead_types = fields.CharEnumField(CampaignLeadTypes, max_length=8, default=CampaignLeadTypes.WEB, db_default="web")
+    buyer_phone = fields.CharField(max_length=32, default="", db_default="")
+    max_concurrent_calls = fields.IntField(default=1, db_default=1)
+    active_calls = fields.IntField(default=0, db_default=0)
+    missed_calls_in_row = fields.IntField(default=0, db_default=0)
     revision = fields.IntField(default=1)  # bumped on every settings change
     last_sold_at = fields.DatetimeField(null=True)  # fairness: longest-unserved wins ties
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -202,6 +220,10 @@ class RoutingOutcome(str, Enum):
     OUTRANKED = "outranked"  # eligible, but the lead went to better-ranked buyers
     ACCOUNT_CLOSED = "account_closed"
     NOT_APPROVED = "not_approved"  # the marketplace has not approved the partner yet
+    # call leads (core.calls)
+    LINES_BUSY = "lines_busy"  # as many calls as the campaign takes at once are ringing or connected
+    NO_ANSWER = "no_answer"  # rang, nobody answered in time (or busy, failed)
+    SHORT_CALL = "short_call"  # answered, but shorter than the offer's billable minimum
 
 
 class RoutingDecision(Model):

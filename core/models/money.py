@@ -227,6 +227,7 @@ class NotificationKind(str, Enum):
     RETURN_REVIEWED = "return_reviewed"
     ACCOUNT_CLOSED = "account_closed"
     REFUND_SENT = "refund_sent"
+    CAMPAIGN_PAUSED = "campaign_paused"  # paused automatically (missed calls in a row, core.calls)
 
 
 class Notification(Model):

@@ -17,6 +17,10 @@ class ReturnReason(str, Enum):
     NO_WORKING_PHONE = "no_working_phone"
     NEVER_REQUESTED_QUOTE = "never_requested_quote"
     OUTSIDE_FILTER_AT_DELIVERY = "outside_filter_at_delivery"
+    # -- valid for call leads only (core.calls) --
+    WRONG_NUMBER = "wrong_number"  # the caller meant to reach someone else
+    NO_CUSTOMER_ON_LINE = "no_customer_on_line"  # silence, a recording, a robocall
+    DUPLICATE_CALLER = "duplicate_caller"  # the same caller was billed to this buyer within 7 days
     # -- invalid --
     REPRESENTATIVE_FOR_CONSUMER = "representative_for_consumer"
     CALLED_BY_OTHER_AGENTS = "called_by_other_agents"

@@ -17,6 +17,7 @@ from leadwire.core.models.leads import MarketStatus as CoreMarketStatus
 from leadwire.schema.workspace.lead_fields import LeadWorkspaceFields
 
 if TYPE_CHECKING:
+    from leadwire.schema.calls.types import CallDetails, LeadKind
     from leadwire.schema.identity.types import User
     from leadwire.schema.delivery.types import Delivery
     from leadwire.schema.marketplace.types import LeadSale, Product, RoutingTraceEntry
@@ -38,6 +39,9 @@ async def prefetch_sales(info: Info, leads: list["Lead"]) -> None:
 class Lead(LeadWorkspaceFields, relay.Node):
     id: relay.NodeID[int]
     origin: LeadOrigin
+    kind: Annotated["LeadKind", strawberry.lazy("leadwire.schema.calls.types")] = strawberry.field(
+        description="WEB (a form or an API post) or CALL (a phone call to a tracking number)."
+    )
     first_name: str
     last_name: str
     email: str
@@ -60,6 +64,7 @@ class Lead(LeadWorkspaceFields, relay.Node):
         return cls(
             id=r.id,
             origin=r.origin,
+            kind=r.kind,
             first_name=r.first_name,
             last_name=r.last_name,
             email=r.email,
@@ -99,6 +104,20 @@ class Lead(LeadWorkspaceFields, relay.Node):
         if self._sale is not NOT_FETCHED:
             return self._sale
         return info.context.loaders.sale_of_buyer_lead.load(self.id)
+
+    @strawberry.field(
+        description="For a call lead: the call (caller, connected time, recording, rings); null for web leads."
+    )
+    async def call(self, info: Info) -> Annotated["CallDetails", strawberry.lazy("leadwire.schema.calls.types")] | None:
+        from leadwire.core.models.calls import Call
+        from leadwire.core.models.leads import LeadKind as CoreLeadKind
+        from leadwire.schema.calls.types import CallDetails
+
+        if self.kind != CoreLeadKind.CALL:
+            return None  # no query for web leads
+        field = "lead_id" if info.context.viewer.is_operator else "buyer_lead_id"
+        row = await Call.get_or_none(**{field: self.id})
+        return CallDetails.from_row(row, info) if row else None
 
     @strawberry.field(
         description="How this lead was pushed to its buyer (e-mail, SMS, CRM...), newest first. For the operator's "

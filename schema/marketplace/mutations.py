@@ -18,7 +18,7 @@ from leadwire.core.errors import DomainError, ErrorCode, not_found
 from leadwire.core.models.leads import MarketStatus as CoreMarketStatus
 from leadwire.schema.errors import UserError, mutation, to_user_errors
 from leadwire.schema.leads.types import Lead, MarketStatus
-from leadwire.schema.marketplace.types import Campaign, CampaignStatus, GeoMode, Industry, Offer, Product
+from leadwire.schema.marketplace.types import Campaign, CampaignLeadTypes, CampaignStatus, GeoMode, Industry, Offer, Product
 from leadwire.schema.relay import decode_id
 
 
@@ -54,6 +54,7 @@ class CreateOfferInput:
     price_minor: int = strawberry.field(description="Price per lead in minor units (cents).")
     exclusive: bool = False
     default_daily_cap: int | None = 10
+    min_call_seconds: int = strawberry.field(default=90, description="Call leads: the billable minimum, in seconds.")
 
 
 @strawberry.type
@@ -104,6 +105,11 @@ class UpdateCampaignInput:
         description='The Integration tab, replaced whole: {"email": {"to": ["sales@example.com"]}, ...}; see '
         "deliveryChannels for each channel's settings. Send a secret back as ******** to keep it.",
     )
+    lead_types: CampaignLeadTypes | None = strawberry.field(default=None, description="Web leads, calls or both.")
+    buyer_phone: str | None = strawberry.field(
+        default=None, description="The number calls ring (required to take calls); an empty string clears it."
+    )
+    max_concurrent_calls: int | None = strawberry.field(default=None, description="1 to 100 calls at once.")
 
 
 @strawberry.input
@@ -174,6 +180,8 @@ def _changes(input: UpdateCampaignInput) -> CampaignChanges:
         schedule=[{"day": w.day, "start": w.start, "end": w.end} for w in input.schedule] if input.schedule is not None else None,
         daily_cap=input.daily_cap, weekly_cap=input.weekly_cap, monthly_cap=input.monthly_cap,
         clear_caps=tuple(remove), channels=input.channels,
+        lead_types=core_campaigns.CampaignLeadTypes(input.lead_types.value) if input.lead_types else None,
+        buyer_phone=input.buyer_phone, max_concurrent_calls=input.max_concurrent_calls,
     )
 
 
@@ -200,6 +208,7 @@ class MarketplaceMutations:
         row = await core_campaigns.create_offer(
             info.context.viewer, product_id=decode_id(input.product_id, "Product", "product_id"), name=input.name,
             price_minor=input.price_minor, exclusive=input.exclusive, default_daily_cap=input.default_daily_cap,
+            min_call_seconds=input.min_call_seconds,
         )
         return CreateOfferPayload(offer=Offer.from_row(row))
 

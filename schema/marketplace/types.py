@@ -19,6 +19,8 @@ from leadwire.schema.relay import Connection, paginate
 
 CampaignStatus = strawberry.enum(m.CampaignStatus, name="CampaignStatus")
 GeoMode = strawberry.enum(m.GeoMode, name="GeoMode")
+CampaignLeadTypes = strawberry.enum(m.CampaignLeadTypes, name="CampaignLeadTypes",
+                                    description="What a campaign takes: web-form leads, phone calls, or both.")
 RoutingOutcome = strawberry.enum(m.RoutingOutcome, name="RoutingOutcome")
 
 
@@ -116,13 +118,17 @@ class Offer(relay.Node):
     exclusive: bool
     active: bool
     default_daily_cap: int | None
+    min_call_seconds: int = strawberry.field(
+        description="Call leads: a call is billed only when connected to the buyer at least this many seconds."
+    )
     _product_id: strawberry.Private[int]
 
     @classmethod
     def from_row(cls, r: m.Offer) -> Offer:
         return cls(
             id=r.id, name=r.name, price=Money(amount_minor=r.price_minor, currency=r.currency), exclusive=r.exclusive,
-            active=r.active, default_daily_cap=r.default_daily_cap, _product_id=r.product_id,
+            active=r.active, default_daily_cap=r.default_daily_cap, min_call_seconds=r.min_call_seconds,
+            _product_id=r.product_id,
         )
 
     @strawberry.field
@@ -174,6 +180,13 @@ class Campaign(relay.Node):
     channels: JSON = strawberry.field(
         description='The Integration tab: {channel: settings}; secret settings read as "********".'
     )
+    lead_types: CampaignLeadTypes = strawberry.field(description="Web leads, calls or both.")
+    buyer_phone: str = strawberry.field(description="Calls: the number the ring tree rings (E.164).")
+    max_concurrent_calls: int = strawberry.field(description="Calls: how many may ring or be connected at once.")
+    active_calls: int = strawberry.field(description="Calls ringing or connected now.")
+    missed_calls_in_row: int = strawberry.field(
+        description="Calls missed since the last one answered; at the operator's limit the campaign is paused."
+    )
     revision: int
     last_sold_at: datetime | None
     created_at: datetime
@@ -187,7 +200,9 @@ class Campaign(relay.Node):
             filter_enabled=r.filter_enabled, geo_mode=r.geo_mode, states=r.states, zip_codes=r.zip_codes,
             radius_zip=r.radius_zip, radius_miles=r.radius_miles, field_filters=r.field_filters,
             schedule=[ScheduleWindow(**w) for w in r.schedule], daily_cap=r.daily_cap, weekly_cap=r.weekly_cap,
-            monthly_cap=r.monthly_cap, channels=core_delivery.public_channels(r.channels), revision=r.revision, last_sold_at=r.last_sold_at,
+            monthly_cap=r.monthly_cap, channels=core_delivery.public_channels(r.channels), lead_types=r.lead_types,
+            buyer_phone=r.buyer_phone, max_concurrent_calls=r.max_concurrent_calls, active_calls=r.active_calls,
+            missed_calls_in_row=r.missed_calls_in_row, revision=r.revision, last_sold_at=r.last_sold_at,
             created_at=r.created_at, _offer_id=r.offer_id, _account_id=r.account_id,
         )
 

@@ -34,8 +34,9 @@ AutoChargeState = strawberry.enum(mm.AutoChargeState, name="AutoChargeState")
 NotificationKind = strawberry.enum(mm.NotificationKind, name="NotificationKind")
 ClosureKind = strawberry.enum(mm.ClosureKind, name="ClosureKind")
 ReturnReason = strawberry.enum(rm.ReturnReason, name="ReturnReason", description=(
-    "Why a lead is returned. NO_WORKING_PHONE, NEVER_REQUESTED_QUOTE and OUTSIDE_FILTER_AT_DELIVERY are the valid "
-    "reasons; the others are the marketplace's invalid reasons, refused with the explanation."))
+    "Why a lead is returned. Valid for web leads: NO_WORKING_PHONE, NEVER_REQUESTED_QUOTE, OUTSIDE_FILTER_AT_DELIVERY; "
+    "for call leads: WRONG_NUMBER, NO_CUSTOMER_ON_LINE, DUPLICATE_CALLER, OUTSIDE_FILTER_AT_DELIVERY. The others are "
+    "the marketplace's invalid reasons, refused with the explanation."))
 ReturnStatus = strawberry.enum(rm.ReturnStatus, name="ReturnStatus")
 
 

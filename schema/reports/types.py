@@ -67,9 +67,9 @@ class PurchasePeriod:
     spend: Money
 
 
-@strawberry.type(description="One kind of lead (web forms today; calls when the calls capability adds them).")
+@strawberry.type(description="One kind of lead: web (forms and API posts) or call (core.calls).")
 class KindSlice:
-    kind: str = strawberry.field(description="web, or the lead kind (e.g. call) once leads have one.")
+    kind: str = strawberry.field(description="web or call.")
     lead_count: int
     amount: Money
 
@@ -153,7 +153,7 @@ class PartnerDashboard:
 class SupplyRow:
     industry: Industry | None
     source: LeadSource | None
-    kind: str = strawberry.field(description="web, or the lead kind once leads have one.")
+    kind: str = strawberry.field(description="web or call.")
     received: int
     sold: int
     unsold: int

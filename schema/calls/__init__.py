@@ -1,0 +1,1 @@
+"""Call leads: tracking numbers (operator), the telephony webhooks."""
