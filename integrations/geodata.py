@@ -8,6 +8,7 @@ that a radius query over all ~42,000 ZIPs is one pass of arithmetic.
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -32,6 +33,10 @@ class _Table:
     zips: tuple[str, ...]
     lat_rad: tuple[float, ...]
     lon_rad: tuple[float, ...]
+    # The same ZIPs ordered by latitude, for a radius query's band.
+    band_lat: tuple[float, ...]
+    band_lon: tuple[float, ...]
+    band_zips: tuple[str, ...]
     states_by_area_code: dict[str, frozenset[str]]
 
 
@@ -57,11 +62,15 @@ def _table() -> _Table:
         for code in info.area_codes:
             area.setdefault(code, set()).add(info.state)
     zips = tuple(sorted(by_zip))
+    by_latitude = sorted(zips, key=lambda z: by_zip[z].latitude)
     return _Table(
         by_zip=by_zip,
         zips=zips,
         lat_rad=tuple(math.radians(by_zip[z].latitude) for z in zips),
         lon_rad=tuple(math.radians(by_zip[z].longitude) for z in zips),
+        band_lat=tuple(math.radians(by_zip[z].latitude) for z in by_latitude),
+        band_lon=tuple(math.radians(by_zip[z].longitude) for z in by_latitude),
+        band_zips=tuple(by_latitude),
         states_by_area_code={k: frozenset(v) for k, v in area.items()},
     )
 
@@ -86,17 +95,20 @@ def zips_within(center_zip: str, miles: float) -> list[str]:
         return []
     lat0, lon0 = math.radians(center.latitude), math.radians(center.longitude)
     cos0 = math.cos(lat0)
-    # Cheap bounding box first (latitude degrees are ~69 miles), then haversine.
+    # Only the band of latitudes the radius can reach (latitude degrees are ~69
+    # miles everywhere), found by bisection, then haversine: about 1% of the
+    # table for a 40-mile radius instead of all of it.
     dlat = miles / EARTH_RADIUS_MILES
+    lo = bisect.bisect_left(t.band_lat, lat0 - dlat)
+    hi = bisect.bisect_right(t.band_lat, lat0 + dlat)
     out = []
     asin, sin, cos, sqrt = math.asin, math.sin, math.cos, math.sqrt
     limit = miles / (2 * EARTH_RADIUS_MILES)
-    for z, lat, lon in zip(t.zips, t.lat_rad, t.lon_rad):
-        if abs(lat - lat0) > dlat:
-            continue
+    for z, lat, lon in zip(t.band_zips[lo:hi], t.band_lat[lo:hi], t.band_lon[lo:hi]):
         h = sin((lat - lat0) / 2) ** 2 + cos0 * cos(lat) * sin((lon - lon0) / 2) ** 2
         if asin(min(1.0, sqrt(h))) <= limit:
             out.append(z)
+    out.sort()  # in ZIP order, as before
     return out
 
 
