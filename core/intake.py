@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -36,7 +37,9 @@ from leadwire.integrations import geodata
 from leadwire.plugins.events import LeadReceived
 
 DUPLICATE_WINDOW = dt.timedelta(days=30)
-ROUTE_SAFETY_DELAY = dt.timedelta(seconds=30)
+# How long the safety-net job waits before routing a lead whose request died
+# between storing and routing it (the crash tests shorten it).
+ROUTE_SAFETY_DELAY = dt.timedelta(seconds=float(os.environ.get("LEADWIRE_ROUTE_SAFETY_DELAY_SECONDS", "30")))
 
 
 @dataclass

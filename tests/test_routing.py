@@ -218,3 +218,17 @@ async def test_campaign_validation_names_each_field_and_changes_nothing(market):
     assert fields == ["time_zone", "states", "zip_codes", "radius_miles", "field_filters", "field_filters",
                       "schedule", "daily_cap"]
     assert (await campaigns.visible_campaigns(owner).get(id=c.id)).revision == c.revision
+
+
+async def test_two_routers_of_one_lead_agree_on_its_status(market):
+    """The intake safety net and a slow request may route one lead at once: the
+    router that sold nothing (the other took the only buyer) must not mark the
+    sold lead unsold (found by the concurrency storm, tests/test_storms.py)."""
+    _, owner = await market.partner()
+    await market.campaign(owner, await market.offer(market.local, 1000))
+    for _ in range(10):
+        lead = await market.lead()
+        results = await asyncio.gather(*(routing.route_lead(lead.id, at=TUESDAY_3PM_DETROIT) for _ in range(2)))
+        assert sorted(len(r.sold_to) for r in results) == [0, 1]
+        assert all(r.status == MarketStatus.SOLD for r in results)
+        assert (await Lead.get(id=lead.id)).market_status == MarketStatus.SOLD
