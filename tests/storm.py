@@ -562,7 +562,12 @@ async def check_invariants(world: World, load: Load, receiver: Receiver, *, cras
 
     from leadwire.core.models.money import Payment, PaymentStatus
 
-    assert not await Payment.exclude(status=PaymentStatus.SUCCEEDED).exists(), "a recorded payment not deposited"
+    from leadwire.core.jobs.models import JobStatus, OutboxJob
+
+    # A payment is deposited, or (its request died between recording and settling it) waits for its safety net.
+    for p in await Payment.exclude(status=PaymentStatus.SUCCEEDED).values("id", "status"):
+        assert crashes and p["status"] == PaymentStatus.PENDING, p
+        assert await OutboxJob.exists(dedupe_key=f"settle_payment:{p['id']}", status=JobStatus.PENDING), p
 
     # Caps: never exceeded, counted by the sales themselves (not only the counters).
     campaigns = {c.id: c for c in await Campaign.filter(id__in=[c["id"] for c in world.campaigns])}
