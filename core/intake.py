@@ -207,4 +207,9 @@ async def submit_lead(
     if route and not duplicate:
         result.routing = await routing.route_lead(lead.id, at=at)
         lead.market_status = result.routing.status
+        lead.sale_count = len(result.routing.sold_to)
+        if result.routing.contended:
+            # The safety net routed it too (this request was slower than its delay):
+            # answer what the lead's row says, as a retry with this key will.
+            await lead.refresh_from_db(fields=["market_status", "sale_count"])
     return result

@@ -138,6 +138,9 @@ class RoutingResult:
     exclusive: bool = False
     status: MarketStatus = MarketStatus.UNSOLD
     decisions: dict[int, RoutingOutcome] = field(default_factory=dict)
+    # Another router sold this lead at the same time (see the end of route_lead):
+    # sold_to is then only this router's part, the lead row has the whole.
+    contended: bool = False
     # Wall time of each phase, in ms (benchmarks): deciding, selling, tracing.
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -318,9 +321,11 @@ async def route_lead(lead_id: int, *, at: dt.datetime | None = None, reroute_uns
                 )
             except _SaleRefused as refused:
                 c.reason, c.detail = refused.reason, refused.detail
+                result.contended |= refused.detail == "lead taken"
                 continue
             except IntegrityError:  # already sold to this campaign (a concurrent re-route)
                 c.reason, c.detail = RoutingOutcome.OUTRANKED, "already sold to this campaign"
+                result.contended = True
                 continue
             c.reason = RoutingOutcome.SOLD
             c.detail = ""
@@ -354,7 +359,7 @@ async def route_lead(lead_id: int, *, at: dt.datetime | None = None, reroute_uns
         if result.sold_to:
             await Lead.filter(id=lead.id).using_db(conn).update(market_status=result.status)
         elif not await Lead.filter(id=lead.id, sale_count=0).using_db(conn).update(market_status=result.status):
-            result.status = MarketStatus.SOLD
+            result.status, result.contended = MarketStatus.SOLD, True
     result.decisions = {c.campaign.id: c.reason for c in candidates}
     t3 = time.perf_counter()
     result.timings = {"decide_ms": (t1 - t0) * 1000, "sell_ms": (t2 - t1) * 1000, "trace_ms": (t3 - t2) * 1000}

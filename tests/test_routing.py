@@ -231,4 +231,5 @@ async def test_two_routers_of_one_lead_agree_on_its_status(market):
         results = await asyncio.gather(*(routing.route_lead(lead.id, at=TUESDAY_3PM_DETROIT) for _ in range(2)))
         assert sorted(len(r.sold_to) for r in results) == [0, 1]
         assert all(r.status == MarketStatus.SOLD for r in results)
+        assert [r.contended for r in results if not r.sold_to] == [True]  # intake then answers from the lead row
         assert (await Lead.get(id=lead.id)).market_status == MarketStatus.SOLD
