@@ -67,6 +67,10 @@ class LeadwireGraphQL(GraphQL):
             raise _DatabaseUnavailable()
         return await super().process_result(request, result)
 
+    async def on_ws_connect(self, context: Context):
+        await authenticate_connection_params(context)
+        return None
+
 
 class _DatabaseUnavailable(Exception):
     pass
@@ -79,10 +83,6 @@ def database_unavailable_response() -> JSONResponse:
         {"errors": [{"message": db.UNAVAILABLE_MESSAGE, "extensions": {"code": "SERVICE_UNAVAILABLE"}}]},
         status_code=503, headers={"retry-after": "5"},
     )
-
-    async def on_ws_connect(self, context: Context):
-        await authenticate_connection_params(context)
-        return None
 
 
 async def open_database(settings: Settings) -> None:

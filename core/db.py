@@ -131,3 +131,15 @@ def unavailable(exc: BaseException | None) -> bool:
         exc = exc.__cause__ or exc.__context__
         seen += 1
     return False
+
+
+def log_failure(log, what: str) -> None:
+    """In an ``except`` block of a loop that retries (sweepers, tailers): one
+    warning line while the database is unavailable, a traceback otherwise."""
+    import sys
+
+    exc = sys.exc_info()[1]
+    if unavailable(exc):
+        log.warning("%s: the database is unavailable (%s), retrying", what, type(exc).__name__)
+    else:
+        log.exception(what)
