@@ -140,6 +140,6 @@ def log_failure(log, what: str) -> None:
 
     exc = sys.exc_info()[1]
     if unavailable(exc):
-        log.warning("%s: the database is unavailable (%s), retrying", what, type(exc).__name__)
+        log.warning("%s: a connection is down (%s: %s), retrying", what, type(exc).__name__, str(exc)[:200])
     else:
         log.exception(what)

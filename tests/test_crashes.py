@@ -156,7 +156,7 @@ async def test_kill_processes_stop_the_broker_restart_the_database(tmp_path):
                 if status == 503:
                     assert "database is unavailable" in text, text
             total.merge(load)
-            await settle(procs=procs, timeout=90)
+            await settle(procs=procs, timeout=120)
             figures = await check_invariants(world, total, receiver, crashes=True)
             phases["database_restart"] = round(time.monotonic() - t, 1)
             tracebacks = procs.tail(10**7).count("Traceback")
