@@ -354,12 +354,14 @@ async def route_lead(lead_id: int, *, at: dt.datetime | None = None, reroute_uns
             using_db=conn,
         )
         # A lead can have two routers at once (the intake safety net and a
-        # request slower than its delay): the one that sold nothing must not
-        # mark unsold a lead the other sold. One conditional statement.
+        # request slower than its delay), or sales from a router that died
+        # before this write: a router that sold nothing must not mark unsold a
+        # lead that has sales. One conditional statement in the usual case.
         if result.sold_to:
             await Lead.filter(id=lead.id).using_db(conn).update(market_status=result.status)
         elif not await Lead.filter(id=lead.id, sale_count=0).using_db(conn).update(market_status=result.status):
             result.status, result.contended = MarketStatus.SOLD, True
+            await Lead.filter(id=lead.id).using_db(conn).update(market_status=MarketStatus.SOLD)
     result.decisions = {c.campaign.id: c.reason for c in candidates}
     t3 = time.perf_counter()
     result.timings = {"decide_ms": (t1 - t0) * 1000, "sell_ms": (t2 - t1) * 1000, "trace_ms": (t3 - t2) * 1000}

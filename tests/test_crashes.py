@@ -34,7 +34,7 @@ import pytest
 
 from conftest import POSTGRES_URL
 from loopback import free_port
-from storm import Load, TcpProxy, check_invariants, settle, storm
+from storm import Load, TcpProxy, check_invariants, replenish, settle, storm
 from test_storms import need, storm_world
 
 pytestmark = pytest.mark.xdist_group("storms")
@@ -117,6 +117,7 @@ async def test_kill_processes_stop_the_broker_restart_the_database(tmp_path):
 
             # 2. The broker goes down; leads keep coming and selling; their deliveries wait in the outbox.
             t = time.monotonic()
+            await replenish(world, procs.urls())
             before = set(await Delivery.all().values_list("id", flat=True))
             hits_before = sum(receiver.hits.values())
             redis.terminate()
@@ -137,6 +138,8 @@ async def test_kill_processes_stop_the_broker_restart_the_database(tmp_path):
 
             # 3. The database "restarts" in the middle of a storm.
             t = time.monotonic()
+
+            await replenish(world, procs.urls())
 
             async def restart_database(rng):
                 await asyncio.sleep(rng.uniform(1, 3))

@@ -233,3 +233,18 @@ async def test_two_routers_of_one_lead_agree_on_its_status(market):
         assert all(r.status == MarketStatus.SOLD for r in results)
         assert [r.contended for r in results if not r.sold_to] == [True]  # intake then answers from the lead row
         assert (await Lead.get(id=lead.id)).market_status == MarketStatus.SOLD
+
+
+async def test_a_lead_whose_router_died_after_selling_is_marked_sold_by_the_safety_net(market):
+    """The request's router sold the lead, then lost the database before writing
+    the lead's status: the safety net routes it again, sells nothing more, and
+    marks it sold (found by the crash tests: it stayed "received")."""
+    _, owner = await market.partner()
+    await market.campaign(owner, await market.offer(market.local, 1000))
+    lead = await market.lead()
+    first = await routing.route_lead(lead.id, at=TUESDAY_3PM_DETROIT)
+    assert len(first.sold_to) == 1
+    await Lead.filter(id=lead.id).update(market_status=MarketStatus.RECEIVED)  # the write the dead router never made
+    again = await routing.route_lead(lead.id, at=TUESDAY_3PM_DETROIT)
+    assert not again.sold_to and again.status == MarketStatus.SOLD and again.contended
+    assert (await Lead.get(id=lead.id)).market_status == MarketStatus.SOLD
