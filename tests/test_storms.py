@@ -5,7 +5,7 @@ shared offers, while partners pause, resume and edit filters, the operator
 records payments and partners return leads. Afterwards every promise is
 checked exactly (tests/storm.py: check_invariants).
 
-CI size: LEADWIRE_STORM_LEADS (default 600) leads on Redis, a third of that on
+CI size: LEADWIRE_STORM_LEADS (default 1000) leads on Redis, a third of that on
 RabbitMQ (with a hanging receiver). The heavy run is the same test with more leads:
 
     LEADWIRE_STORM_LEADS=20000 LEADWIRE_TEST_POSTGRES_URL=... LEADWIRE_TEST_REDIS_URL=... \\
@@ -28,7 +28,7 @@ from storm import Processes, Receiver, check_invariants, process_env, seed, sett
 
 pytestmark = pytest.mark.xdist_group("storms")
 
-STORM_LEADS = int(os.environ.get("LEADWIRE_STORM_LEADS", "600"))
+STORM_LEADS = int(os.environ.get("LEADWIRE_STORM_LEADS", "1000"))
 BROKERS = {"redis": "LEADWIRE_TEST_REDIS_URL", "rabbitmq": "LEADWIRE_TEST_RABBITMQ_URL"}
 
 
