@@ -95,13 +95,41 @@ class LeadwireGraphQL(GraphQL):
             await super().__call__(scope, receive, send)
         except ClientDisconnect:
             pass  # the client left before its request was read: nobody to answer, nothing to log
+        except _DatabaseUnavailable:
+            # Before any byte of the response: a clear 503 the client can retry, not a 500 and a traceback.
+            log.warning("database unavailable: answered 503 to %s %s", scope.get("method"), scope.get("path"))
+            await database_unavailable_response()(scope, receive, send)
 
     async def get_context(self, request: Request | WebSocket, response=None) -> Context:
-        return await build_context(self.settings, request, response if not isinstance(response, WebSocket) else None)
+        try:
+            return await build_context(self.settings, request, response if not isinstance(response, WebSocket) else None)
+        except Exception as exc:
+            if db.unavailable(exc) and not isinstance(request, WebSocket):
+                raise _DatabaseUnavailable() from exc
+            raise
+
+    async def process_result(self, request, result):
+        # A resolver that lost the database (schema.should_mask_error leaves these unmasked for this check).
+        if any(db.unavailable(e.original_error) for e in result.errors or ()):
+            raise _DatabaseUnavailable()
+        return await super().process_result(request, result)
 
     async def on_ws_connect(self, context: Context):
         await authenticate_connection_params(context)
         return None
+
+
+class _DatabaseUnavailable(Exception):
+    pass
+
+
+def database_unavailable_response() -> JSONResponse:
+    """503 with a GraphQL-shaped error and Retry-After: what every route answers
+    when the database cannot be reached."""
+    return JSONResponse(
+        {"errors": [{"message": db.UNAVAILABLE_MESSAGE, "extensions": {"code": "SERVICE_UNAVAILABLE"}}]},
+        status_code=503, headers={"retry-after": "5"},
+    )
 
 
 async def open_database(settings: Settings) -> None:

@@ -130,3 +130,53 @@ async def insert_rows(conn, table: str, columns: tuple[str, ...], rows: list[tup
         names = ", ".join(f'"{c}"' for c in columns)
         sql = _INSERT_SQL[key] = f'INSERT INTO "{table}" ({names}) VALUES ({marks})'
     await conn.execute_many(sql, [list(r) for r in rows])
+
+
+# -- the database going away -----------------------------------------------------------------
+
+UNAVAILABLE_MESSAGE = (
+    "The database is unavailable right now: try again in a few seconds. "
+    "A retry is safe (send the same idempotency key where the mutation takes one)."
+)
+
+
+def _connection_errors() -> tuple[type[BaseException], ...]:
+    kinds: list[type[BaseException]] = [ConnectionError]  # refused, reset, aborted; tortoise's DBConnectionError
+    try:
+        import asyncpg.exceptions as pg
+    except ImportError:  # SQLite-only installs
+        return tuple(kinds)
+    # The server went away (or is starting up / shutting down), or our connection to it did.
+    kinds += [pg.PostgresConnectionError, pg.CannotConnectNowError, pg.AdminShutdownError, pg.CrashShutdownError]
+    return tuple(kinds)
+
+
+def _closed_connection(exc: BaseException) -> bool:
+    # asyncpg's InterfaceError is also raised for misuse (a bug): only a closed connection counts.
+    return type(exc).__name__ == "InterfaceError" and "closed" in str(exc)
+
+
+def unavailable(exc: BaseException | None) -> bool:
+    """True when ``exc`` (or what caused it) means the database cannot be
+    reached: the request should fail with "unavailable, try again" (HTTP 503),
+    not as an unexpected error. The one place this is decided."""
+    kinds = _connection_errors()
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, kinds) or _closed_connection(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
+
+
+def log_failure(log, what: str) -> None:
+    """In an ``except`` block of a loop that retries (sweepers, tailers): one
+    warning line while the database is unavailable, a traceback otherwise."""
+    import sys
+
+    exc = sys.exc_info()[1]
+    if unavailable(exc):
+        log.warning("%s: a connection is down (%s: %s), retrying", what, type(exc).__name__, str(exc)[:200])
+    else:
+        log.exception(what)

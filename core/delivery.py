@@ -323,8 +323,12 @@ async def deliver(delivery_id: int) -> None:
     request = await _request_for(delivery, sale, installed_channel, settings)
     number = delivery.attempts + 1
     started = now()
-    attempt = await DeliveryAttempt.create(delivery_id=delivery.id, number=number, started_at=started)
-    await Delivery.filter(id=delivery.id).update(attempts=number)
+    # The attempt's row and the count together: a database lost between the two
+    # left a row the count did not know, and every later attempt collided with
+    # it (same number) until the delivery died (found by the crash tests).
+    async with in_transaction() as conn:
+        attempt = await DeliveryAttempt.create(delivery_id=delivery.id, number=number, started_at=started, using_db=conn)
+        await Delivery.filter(id=delivery.id).using_db(conn).update(attempts=number)
     t0 = time.perf_counter()
     try:
         result = await asyncio.wait_for(installed_channel.channel.deliver(request), ATTEMPT_TIMEOUT_SECONDS)

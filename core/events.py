@@ -117,5 +117,7 @@ class SaleTailer:
             try:
                 await self.poll_once()
             except Exception:  # the database may be briefly unavailable
-                log.exception("sale tailer poll failed")
+                from leadwire.core import db
+
+                db.log_failure(log, "sale tailer poll failed")
             await asyncio.sleep(self.interval)

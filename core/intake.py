@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -36,7 +37,9 @@ from leadwire.integrations import geodata
 from leadwire.plugins.events import LeadReceived
 
 DUPLICATE_WINDOW = dt.timedelta(days=30)
-ROUTE_SAFETY_DELAY = dt.timedelta(seconds=30)
+# How long the safety-net job waits before routing a lead whose request died
+# between storing and routing it (the crash tests shorten it).
+ROUTE_SAFETY_DELAY = dt.timedelta(seconds=float(os.environ.get("LEADWIRE_ROUTE_SAFETY_DELAY_SECONDS", "30")))
 
 
 @dataclass
@@ -204,4 +207,9 @@ async def submit_lead(
     if route and not duplicate:
         result.routing = await routing.route_lead(lead.id, at=at)
         lead.market_status = result.routing.status
+        lead.sale_count = len(result.routing.sold_to)
+        if result.routing.contended:
+            # The safety net routed it too (this request was slower than its delay):
+            # answer what the lead's row says, as a retry with this key will.
+            await lead.refresh_from_db(fields=["market_status", "sale_count"])
     return result

@@ -153,6 +153,9 @@ class RoutingResult:
     exclusive: bool = False
     status: MarketStatus = MarketStatus.UNSOLD
     decisions: dict[int, RoutingOutcome] = field(default_factory=dict)
+    # Another router sold this lead at the same time (see the end of route_lead):
+    # sold_to is then only this router's part, the lead row has the whole.
+    contended: bool = False
     # Wall time of each phase, in ms (benchmarks): deciding, selling, tracing.
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -327,9 +330,11 @@ async def route_lead(lead_id: int, *, at: dt.datetime | None = None, reroute_uns
                 )
             except _SaleRefused as refused:
                 c.reason, c.detail = refused.reason, refused.detail
+                result.contended |= refused.detail == "lead taken"
                 continue
             except IntegrityError:  # already sold to this campaign (a concurrent re-route)
                 c.reason, c.detail = RoutingOutcome.OUTRANKED, "already sold to this campaign"
+                result.contended = True
                 continue
             c.reason = RoutingOutcome.SOLD
             c.detail = ""
@@ -354,7 +359,15 @@ async def route_lead(lead_id: int, *, at: dt.datetime | None = None, reroute_uns
             [(lead.id, c.campaign.id, c.reason.value, c.detail[:200], c.campaign.price_minor, decided_at)
              for c in candidates],
         )
-        await Lead.filter(id=lead.id).using_db(conn).update(market_status=result.status)
+        # A lead can have two routers at once (the intake safety net and a
+        # request slower than its delay), or sales from a router that died
+        # before this write: a router that sold nothing must not mark unsold a
+        # lead that has sales. One conditional statement in the usual case.
+        if result.sold_to:
+            await Lead.filter(id=lead.id).using_db(conn).update(market_status=result.status)
+        elif not await Lead.filter(id=lead.id, sale_count=0).using_db(conn).update(market_status=result.status):
+            result.status, result.contended = MarketStatus.SOLD, True
+            await Lead.filter(id=lead.id).using_db(conn).update(market_status=MarketStatus.SOLD)
     result.decisions = {c.campaign.id: c.reason for c in candidates}
     t3 = time.perf_counter()
     result.timings = {"decide_ms": (t1 - t0) * 1000, "sell_ms": (t2 - t1) * 1000, "trace_ms": (t3 - t2) * 1000}

@@ -3,6 +3,8 @@ with the production safety limits on."""
 
 from __future__ import annotations
 
+import logging
+
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
@@ -16,6 +18,7 @@ from strawberry.extensions import max_aliases, query_depth_limiter
 from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.schema.config import StrawberryConfig
 
+from leadwire.core.db import unavailable
 from leadwire.core.errors import DomainError
 from leadwire.schema.calls.mutations import CallMutations
 from leadwire.schema.calls.queries import CallQueries
@@ -83,8 +86,20 @@ def should_mask_error(error: GraphQLError) -> bool:
     original = error.original_error
     if original is None or isinstance(original, (GraphQLError, DomainError)):
         return False
+    if unavailable(original):
+        return False  # answered as 503 "unavailable, try again" by the HTTP view (app.py), never shown as is
     # Permission classes raise PermissionError-like strawberry exceptions that carry extensions.
     return not getattr(original, "extensions", None)
+
+
+class _Schema(strawberry.Schema):
+    def process_errors(self, errors, execution_context=None) -> None:
+        # The database going away is not a bug: one line, not a traceback per field (app.py answers 503).
+        lost = [e for e in errors if unavailable(e.original_error)]
+        if lost:
+            logging.getLogger("leadwire").warning("database unavailable during a GraphQL operation: %s",
+                                                  type(lost[0].original_error).__name__)
+        super().process_errors([e for e in errors if not unavailable(e.original_error)], execution_context)
 
 
 def build_schema(*, introspection: bool = True, mask_errors: bool = True) -> strawberry.Schema:
@@ -100,7 +115,7 @@ def build_schema(*, introspection: bool = True, mask_errors: bool = True) -> str
         extensions.append(DisableIntrospection)
     if mask_errors:
         extensions.append(lambda: MaskErrors(should_mask_error=should_mask_error))
-    return strawberry.Schema(
+    return _Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,

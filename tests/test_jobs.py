@@ -193,3 +193,21 @@ async def test_killed_worker_loses_no_job(broker_world, tmp_path):
         _stop(first)
     assert marker.read_text() == "completed\n"
     assert (await OutboxJob.get(id=row.id)).attempts == 2
+
+
+async def test_jobs_the_broker_refused_are_sent_again_at_the_next_sweep(db):
+    """A broker that is down refuses the send: those jobs must not wait
+    REDISPATCH_AFTER (minutes) once it is back (found by tests/test_crashes.py)."""
+    rows = [await enqueue("test_write_marker", {"path": "/dev/null", "text": str(i)}) for i in range(3)]
+    sent = []
+
+    def broker_down_after_one(job_id):
+        if sent:
+            raise ConnectionError("broker down")
+        sent.append(job_id)
+
+    with pytest.raises(ConnectionError):
+        await outbox.dispatch_due(broker_down_after_one)
+    assert await OutboxJob.filter(dispatched_at__isnull=True).count() == 2
+    assert await outbox.dispatch_due(sent.append) == 2  # the broker is back: sent at once
+    assert sorted(sent) == sorted(r.id for r in rows)

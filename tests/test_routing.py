@@ -225,3 +225,33 @@ async def test_campaign_validation_names_each_field_and_changes_nothing(market):
     assert fields == ["time_zone", "states", "zip_codes", "radius_miles", "field_filters", "field_filters",
                       "schedule", "daily_cap"]
     assert (await campaigns.visible_campaigns(owner).get(id=c.id)).revision == c.revision
+
+
+async def test_two_routers_of_one_lead_agree_on_its_status(market):
+    """The intake safety net and a slow request may route one lead at once: the
+    router that sold nothing (the other took the only buyer) must not mark the
+    sold lead unsold (found by the concurrency storm, tests/test_storms.py)."""
+    _, owner = await market.partner()
+    await market.campaign(owner, await market.offer(market.local, 1000))
+    for _ in range(10):
+        lead = await market.lead()
+        results = await asyncio.gather(*(routing.route_lead(lead.id, at=TUESDAY_3PM_DETROIT) for _ in range(2)))
+        assert sorted(len(r.sold_to) for r in results) == [0, 1]
+        assert all(r.status == MarketStatus.SOLD for r in results)
+        assert [r.contended for r in results if not r.sold_to] == [True]  # intake then answers from the lead row
+        assert (await Lead.get(id=lead.id)).market_status == MarketStatus.SOLD
+
+
+async def test_a_lead_whose_router_died_after_selling_is_marked_sold_by_the_safety_net(market):
+    """The request's router sold the lead, then lost the database before writing
+    the lead's status: the safety net routes it again, sells nothing more, and
+    marks it sold (found by the crash tests: it stayed "received")."""
+    _, owner = await market.partner()
+    await market.campaign(owner, await market.offer(market.local, 1000))
+    lead = await market.lead()
+    first = await routing.route_lead(lead.id, at=TUESDAY_3PM_DETROIT)
+    assert len(first.sold_to) == 1
+    await Lead.filter(id=lead.id).update(market_status=MarketStatus.RECEIVED)  # the write the dead router never made
+    again = await routing.route_lead(lead.id, at=TUESDAY_3PM_DETROIT)
+    assert not again.sold_to and again.status == MarketStatus.SOLD and again.contended
+    assert (await Lead.get(id=lead.id)).market_status == MarketStatus.SOLD

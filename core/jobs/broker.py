@@ -18,6 +18,7 @@ from leadwire.core.jobs import outbox
 from leadwire.core.settings import Settings
 
 ACTOR_NAME = "leadwire_run_outbox_job"
+UNAVAILABLE_RETRY_MS = 3000
 
 
 def queue_name() -> str:
@@ -44,7 +45,17 @@ def configure_broker(settings: Settings, *middleware) -> tuple[dramatiq.Broker, 
     dramatiq.set_broker(broker)
 
     async def run_outbox_job(job_id: int) -> None:
-        await outbox.run_job(job_id)
+        try:
+            await outbox.run_job(job_id)
+        except Exception as exc:
+            from leadwire.core import db
+
+            if not db.unavailable(exc):
+                raise
+            # The database went away before the job was claimed (or its outcome
+            # recorded): try this message again shortly, instead of leaving the
+            # row to the sweeper's re-dispatch minutes later (found by the crash tests).
+            actor.send_with_options(args=(job_id,), delay=UNAVAILABLE_RETRY_MS)
 
     # Retries belong to the outbox (backoff, dead state, recorded errors), not
     # to the message: a failed message is simply dropped and the row re-sent.

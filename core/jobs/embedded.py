@@ -16,6 +16,7 @@ import dramatiq
 from dramatiq.asyncio import EventLoopThread, set_event_loop_thread
 from dramatiq.middleware import Middleware
 
+from leadwire.core import db
 from leadwire.core.jobs import outbox
 from leadwire.core.jobs.broker import configure_broker
 from leadwire.core.settings import Settings
@@ -79,7 +80,7 @@ async def start_embedded_worker(settings: Settings, *, threads: int = 4) -> Embe
                 await schedule_periodic()
                 await outbox.dispatch_due(lambda job_id: actor.send(job_id))
             except Exception:  # the database may be briefly unavailable: try again
-                log.exception("outbox sweep failed")
+                db.log_failure(log, "outbox sweep failed")
             try:
                 await asyncio.wait_for(wake.wait(), SWEEP_SECONDS)
             except asyncio.TimeoutError:

@@ -160,6 +160,13 @@ async def dispatch_due(send: Callable[[int], None], *, limit: int = 500) -> int:
     if not due:
         return 0
     await OutboxJob.filter(id__in=list(due)).update(dispatched_at=t)
-    for job_id in due:
-        send(job_id)
+    for n, job_id in enumerate(due):
+        try:
+            send(job_id)
+        except Exception:
+            # The broker is down or unreachable: the rest were not handed over.
+            # Unmark them so the next sweep sends them as soon as it is back,
+            # not REDISPATCH_AFTER later.
+            await OutboxJob.filter(id__in=list(due[n:]), dispatched_at=t).update(dispatched_at=None)
+            raise
     return len(due)

@@ -59,7 +59,7 @@ class _Database(Middleware):
                 await schedule_periodic()
                 await outbox.dispatch_due(self.send)
             except Exception:
-                log.exception("outbox sweep failed")
+                db.log_failure(log, "outbox sweep failed")
             await asyncio.sleep(SWEEP_SECONDS)
 
     def before_worker_shutdown(self, broker, worker):

@@ -261,8 +261,8 @@ class MarketplaceMutations:
             return SubmitLeadPayload(user_errors=to_user_errors(exc.errors))
         lead = result.lead
         return SubmitLeadPayload(
-            lead_id=relay.GlobalID("Lead", str(lead.id)), status=lead.market_status, buyer_count=lead.sale_count
-            if result.routing is None else len(result.routing.sold_to), replayed=not result.created,
+            lead_id=relay.GlobalID("Lead", str(lead.id)), status=lead.market_status, buyer_count=lead.sale_count,
+            replayed=not result.created,
         )
 
     @strawberry.mutation(description="Route an unsold lead again, now (operator).")
