@@ -35,6 +35,7 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    Undefined,
     get_named_type,
     value_from_ast_untyped,
 )
@@ -61,7 +62,9 @@ class _Walk:
 def _argument(node: FieldNode, name: str, variables: dict):
     for arg in node.arguments or ():
         if arg.name.value == name:
-            return value_from_ast_untyped(arg.value, variables)
+            value = value_from_ast_untyped(arg.value, variables)
+            # A variable not given and with no default: the argument is absent.
+            return None if value is Undefined else value
     return None
 
 
@@ -153,7 +156,14 @@ def operation_cost(
         OperationType.MUTATION: schema.mutation_type,
         OperationType.SUBSCRIPTION: schema.subscription_type,
     }[op.operation]
-    w = _Walk(schema, fragments, variables or {}, max_page_size)
+    # The values the operation will run with: a variable left out takes its
+    # declared default ($n: Int = 50), as graphql-core will give it.
+    values = dict(variables or {})
+    for definition in op.variable_definitions or ():
+        name = definition.variable.name.value
+        if name not in values and definition.default_value is not None:
+            values[name] = value_from_ast_untyped(definition.default_value)
+    w = _Walk(schema, fragments, values, max_page_size)
     cost = _selection_cost(op.selection_set, root, w, multiplier=1)
     if op.operation == OperationType.MUTATION:
         cost += MUTATION_COST * sum(1 for s in op.selection_set.selections if isinstance(s, FieldNode))

@@ -48,6 +48,9 @@ async def test_cost_is_reported_and_matches_the_documented_example(db):
         ("{ viewer { user { id name } } }", {}, 2),  # viewer + user; scalars are free
         ("{ leads { edges { node { id } } } }", {}, 1 + 20 * 2),  # no `first`: the default page of 20
         ("query($n: Int) { leads(first: $n) { edges { node { id } } } }", {"n": 7}, 1 + 7 * 2),
+        # A variable left out: its declared default, or (with none) the default page.
+        ("query($n: Int = 30) { leads(first: $n) { edges { node { id } } } }", {}, 1 + 30 * 2),
+        ("query($n: Int) { leads(first: $n) { edges { node { id } } } }", {}, 1 + 20 * 2),
         ("{ leads(first: 10) { pageInfo { hasNextPage } } }", {}, 2),  # pageInfo is not per item
         ("{ leads(first: 10) { ...L } } fragment L on LeadConnection { edges { node { id } } }", {}, 21),
         ('{ nodes(ids: ["a", "b", "c"]) { id } }', {}, 3),
