@@ -188,7 +188,9 @@ def server(built_ui, fake_stripe, tmp_path_factory):
         f'[plugin.stripe_gateway]\napi_key = "{API_KEY}"\npublishable_key = "{PUBLISHABLE_KEY}"\nbase_url = "{fake_stripe}"\n'
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEADWIRE_")}
-    env.update(LEADWIRE_DATABASE_URL=f"sqlite:///{work / 'leadwire.sqlite3'}", LEADWIRE_SECRET_KEY="e2e-" + "k" * 40)
+    env.update(LEADWIRE_DATABASE_URL=f"sqlite:///{work / 'leadwire.sqlite3'}", LEADWIRE_SECRET_KEY="e2e-" + "k" * 40,
+               # The fake Stripe listens on loopback, which the SSRF guard refuses by default.
+               LEADWIRE_ALLOW_PRIVATE_NETWORKS="true")
     command = [sys.executable, "-m", "leadwire"]
     demo = subprocess.run(command + ["demo"], cwd=work, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert demo.returncode == 0, demo.stderr
