@@ -3,6 +3,7 @@ its ceilings and peer beside it, and writes one results table.
 
     .venv/bin/python bench/run.py [--quick] [--only routing,intake,read,reports,delivery,startup]
 
+With --only, the steps not run keep their results from the last summary.
 Needs PostgreSQL and Redis on 127.0.0.1 (as the test suite's PostgreSQL pass
 does), wrk (`apt-get install wrk`) and, for the PostGraphile peer, npm (the
 first run installs PostGraphile and Node 22 into bench/peer/). Writes
@@ -175,6 +176,9 @@ def markdown(summary: dict) -> str:
     ]
     lines += [f"| {' | '.join(row)} |" for row in rows_from(summary["results"])]
     lines += ["", "Step times: " + ", ".join(f"{k} {v:.0f} s" for k, v in summary["seconds"].items())]
+    measured = summary.get("measured_at", {})
+    if len(set(measured.values())) > 1:
+        lines += ["", "Measured at: " + ", ".join(f"{k} {v}" for k, v in sorted(measured.items()))]
     if summary["failed"]:
         lines += ["", "FAILED steps: " + ", ".join(summary["failed"])]
     return "\n".join(lines) + "\n"
@@ -191,7 +195,17 @@ def main() -> None:
     unknown = set(chosen) - set(plan)
     if unknown:
         sys.exit(f"unknown steps: {', '.join(sorted(unknown))} (known: {', '.join(plan)})")
-    summary: dict = {"quick": args.quick, "machine": machine(), "results": {}, "seconds": {}, "failed": []}
+    summary: dict = {"quick": args.quick, "machine": machine(), "results": {}, "seconds": {}, "failed": [],
+                     "measured_at": {}}
+    previous = RESULTS / "summary.json"
+    if args.only and previous.exists():
+        # Steps not run this time keep their last results (and say when they were measured).
+        old = json.loads(previous.read_text())
+        if old.get("quick") == args.quick:
+            for name in set(old.get("results", {})) - set(chosen):
+                summary["results"][name] = old["results"][name]
+                summary["seconds"][name] = old["seconds"].get(name, 0)
+                summary["measured_at"][name] = old.get("measured_at", {}).get(name, old.get("finished_at", ""))
     for name in chosen:
         command, output = plan[name]
         print(f"== {name}: {' '.join(command[1:])}", flush=True)
@@ -204,6 +218,7 @@ def main() -> None:
             print(f"   FAILED (exit {done.returncode}): see bench/results/{name}.out", flush=True)
             continue
         summary["results"][name] = json.loads((RESULTS / output).read_text())
+        summary["measured_at"][name] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         print(f"   done in {summary['seconds'][name]:.0f} s", flush=True)
     summary["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     (RESULTS / "summary.json").write_text(json.dumps(summary, indent=2))
