@@ -75,6 +75,15 @@ QUERY_MATRIX: dict[str, set[str]] = {
     "leadImportFields": SIGNED_IN,
     "registrationPage": {"owner", "other", "operator"},
     "registrationForm": EVERYONE,  # the public form (null for an unknown or disabled page)
+    # reports (docs/reports.md): over what the viewer sees
+    "leadHistory": SIGNED_IN,
+    "partnerDashboard": PARTNERS,  # operator staff: an error, theirs is operatorDashboard
+    "operatorDashboard": STAFF,
+    "campaignPerformance": TEAM | STAFF,  # another account's campaign: "not found", as a made-up id
+    "pipelineReport": SIGNED_IN,
+    # call leads (docs/calls.md)
+    "trackingNumbers": SIGNED_IN,  # the operator's numbers; an empty list for partners (the canary proves it)
+    "callRings": SIGNED_IN,  # the account's campaigns' rings (operator: every ring)
 }
 QUERY_ARGS = {
     "notifications": "(unreadOnly: false)",
@@ -83,7 +92,15 @@ QUERY_ARGS = {
     "lostReasonsReport": '(start: "2025-01-01", end: "2029-01-01")',
     "feedbackQuestions": "(includeArchived: true)",
     "registrationForm": '(slug: "victim-movers")',
+    "leadHistory": "(orderBy: NEWEST_FIRST, first: 50)",
+    "partnerDashboard": "(windowDays: 30)",
+    "operatorDashboard": '(from: "2026-01-01", to: "2026-12-31")',
+    "campaignPerformance": '(campaignId: "{campaign}", from: "2026-01-01", to: "2026-12-31")',
+    "pipelineReport": '(from: "2026-01-01", to: "2026-12-31")',
 }
+# A denied query that answers "not found" instead of an auth error must answer
+# exactly as for a made-up id of the same type (these ids are swapped for one).
+NOT_FOUND_LIKE_MADE_UP = {"campaignPerformance": ("campaign", "Campaign")}
 # Canaries an allowed role must see (so the leak check is known to bite).
 MUST_SEE = {
     ("leads", "owner"): "Ownercanary",
@@ -93,6 +110,13 @@ MUST_SEE = {
     ("apiTokens", "owner"): "Tokencanary",
     ("lostReasons", "rep"): "Reasoncanary",
     ("campaigns", "operator"): "Campaigncanary",
+    ("leadHistory", "owner"): "Ownercanary",
+    ("leadHistory", "manager"): "Managercanary",
+    ("leadHistory", "rep"): "Repcanary",
+    ("leadHistory", "other"): "Otherlead",
+    ("trackingNumbers", "operator"): "Trackcanary",
+    ("callRings", "operator"): "+13135550177",  # the caller in full
+    ("callRings", "owner"): "+1313*****77",  # masked: the account's campaign rang, but did not buy it
 }
 
 # -- node(id:): who sees each type's object (everyone else: null) ----------------------
@@ -123,6 +147,7 @@ NODE_MATRIX: dict[str, tuple[str, set[str]]] = {
     "AssignmentRule": ("assignment_rule", OWNER),
     "LeadImport": ("lead_import", OWNER),
     "RegistrationPage": ("registration_page", OWNER),
+    "TrackingNumber": ("tracking_number", STAFF),
 }
 # Narrower objects of the same types: a lead and a user above the rep.
 NODE_EXTRA = {("Lead", "lead_owner"): OWNER, ("Lead", "lead_manager"): {"owner", "manager"},
@@ -174,6 +199,8 @@ MUTATION_MATRIX: dict[str, set[str]] = {
     "setLeadImportMapping": {"owner"}, "mapLeadImportPeople": {"owner"},
     "startLeadImport": {"owner"}, "cancelLeadImport": {"owner"},
     "updateRegistrationPage": {"owner", "other", "operator"},
+    "createLeadExport": SIGNED_IN,  # of the viewer's own visible leads (checked again at download)
+    "createTrackingNumber": STAFF, "updateTrackingNumber": STAFF,
 }
 # Run last, in this order: they end sessions or close what the others use.
 LAST = ("revokeLeadSourceKey", "switchAccount", "deleteUser", "barUser", "transferOwnership", "changePassword", "closeAccountForAbuse", "closeAccount", "signOut")
@@ -191,7 +218,8 @@ ID_TARGETS = {
     "deliveryId": "delivery", "questionId": "feedback_question", "questionIds": "feedback_question",
     "choiceId": "feedback_choice", "ruleId": "assignment_rule", "ruleIds": "assignment_rule", "importId": "lead_import",
     "lostReasonId": "lost_reason", "lostReasonIds": "lost_reason", "notificationIds": "notification",
-    "setupId": "card_setup",
+    "setupId": "card_setup", "trackingNumberId": "tracking_number", "sourceId": "lead_source",
+    "sourceIds": "lead_source", "campaignIds": "campaign", "assigneeIds": "rep",
 }
 ID_BY_MUTATION = {"revokeApiToken": "api_token", "revokeLeadSourceKey": "lead_source_key"}
 SCALARS = {"String": "Matrix probe", "Int": 1, "Float": 1.0, "Boolean": False, "DateTime": "2030-01-01T00:00:00Z",
@@ -221,6 +249,12 @@ def _value(name: str, t, targets: dict, mutation: str, fake: bool):
     if named.name == "String" and name in STRING_FIELDS:
         return STRING_FIELDS[name]
     return SCALARS.get(named.name, "x")
+
+
+def _pk(global_id: str) -> str:
+    from leadwire.schema.relay import parse_global_id
+
+    return parse_global_id(global_id).node_id
 
 
 def _type_of(global_id: str) -> str:
@@ -314,6 +348,8 @@ def query_for(name: str, targets: dict) -> str:
         return "{ leadImports { totalCount edges { node { id fileName status } } } }"
     if name == "returnEligibility":
         args = f'(leadId: "{targets["lead_rep"]}")'
+    if name in NOT_FOUND_LIKE_MADE_UP:
+        args = args.format(**targets)
     nt = get_named_type(f.type)
     if nt.name.endswith("Connection"):
         node = get_named_type(get_named_type(nt.fields["edges"].type).fields["node"].type)
@@ -390,6 +426,26 @@ async def complete_world(w) -> dict:
         assignment_rule=ws_out["AssignmentRule"]["data"]["createAssignmentRule"]["rule"]["id"],
         card_setup=gid("CardSetup", 1),
     )
+    # Call leads: the marketplace's tracking number, and a call that rang the
+    # victim's campaign unanswered (not bought: its caller masked, no recording).
+    from leadwire.core.models import calls as ca
+    from leadwire.core.models.marketplace import Product
+
+    product = await Product.get(id=int(_pk(w.ids["product"])))
+    number = await ca.TrackingNumber.create(account_id=w.raw["op_viewer"].account_id, number="+13135550199",
+                                            provider="twilio", industry_id=product.industry_id, product_id=product.id,
+                                            name="Trackcanary")
+    call = await ca.Call.create(provider="twilio", call_sid="CAmatrix", tracking_number_id=number.id,
+                                caller="+13135550177", status=ca.CallStatus.MISSED,
+                                recording_url="https://recordings.example/Reccanary")
+    await ca.CallAttempt.create(call_id=call.id, campaign_id=int(_pk(w.ids["campaign"])), position=1,
+                                status=ca.AttemptStatus.NO_ANSWER)
+    w.ids.update(tracking_number=gid("TrackingNumber", number.id))
+    for role in ROLES:
+        if role != "operator":
+            w.canaries[role] |= {"Trackcanary", "+13135550177", "Reccanary"}
+        if role not in ("operator", "owner"):
+            w.canaries[role] |= {"+1313*****77"}  # the ring of a campaign they do not run, or a call none of theirs
     for role in ("barred", "other", "source", "anonymous"):
         w.canaries[role] |= {"Notecanary", "importcanary", "pm_canary"}  # the page's title is public
     for role in ("manager", "rep"):
@@ -433,6 +489,11 @@ async def test_every_query_for_every_role(world):
             if role in allowed:
                 if body.get("errors"):
                     failures.append((name, role, "should answer", body["errors"][0]["message"]))
+            elif name in NOT_FOUND_LIKE_MADE_UP and not codes & AUTH_CODES:
+                key, type_name = NOT_FOUND_LIKE_MADE_UP[name]
+                absent = await w.clients[role].post(query_for(name, {**w.ids, key: gid(type_name, 987654)}))
+                if not body.get("errors") or (body.get("data"), body.get("errors")) != (absent.get("data"), absent.get("errors")):
+                    failures.append((name, role, "should be denied like a made-up id", codes, body, absent))
             else:
                 if not codes & AUTH_CODES or (body.get("data") or {}).get(name) is not None:
                     failures.append((name, role, "should be denied", codes, str(body.get("data"))[:100]))
