@@ -31,6 +31,7 @@ from tortoise import Tortoise, connections
 from leadwire.schema.schema import build_schema
 
 from access_world import ROLES, build_world, gid
+from factories import make_lead
 
 SCHEMA = build_schema()._schema
 STAFF = {"operator"}
@@ -104,7 +105,6 @@ NOT_FOUND_LIKE_MADE_UP = {"campaignPerformance": ("campaign", "Campaign")}
 # Canaries an allowed role must see (so the leak check is known to bite).
 MUST_SEE = {
     ("leads", "owner"): "Ownercanary",
-    ("leads", "manager"): "Repcanary",
     ("leads", "rep"): "Repcanary",
     ("users", "manager"): "rep.canary@",
     ("apiTokens", "owner"): "Tokencanary",
@@ -112,11 +112,14 @@ MUST_SEE = {
     ("campaigns", "operator"): "Campaigncanary",
     ("leadHistory", "owner"): "Ownercanary",
     ("leadHistory", "manager"): "Managercanary",
-    ("leadHistory", "rep"): "Repcanary",
+    ("leadHistory", "rep"): "Billedcanary",  # Lead.call of the call lead it bought: the recording
+    ("leads", "manager"): "Callcanary",
     ("leadHistory", "other"): "Otherlead",
     ("trackingNumbers", "operator"): "Trackcanary",
-    ("callRings", "operator"): "+13135550177",  # the caller in full
-    ("callRings", "owner"): "+1313*****77",  # masked: the account's campaign rang, but did not buy it
+    ("callRings", "operator"): "+12489990177",  # the caller in full
+    ("callRings", "rep"): "+12489990166",
+    ("callRings", "other"): "+1248*****66",  # its campaign rang for a call the victim bought  # the ring of the call lead it bought, caller in full
+    ("callRings", "owner"): "+1248*****77",  # masked: the account's campaign rang, but did not buy it
 }
 
 # -- node(id:): who sees each type's object (everyone else: null) ----------------------
@@ -436,16 +439,36 @@ async def complete_world(w) -> dict:
                                             provider="twilio", industry_id=product.industry_id, product_id=product.id,
                                             name="Trackcanary")
     call = await ca.Call.create(provider="twilio", call_sid="CAmatrix", tracking_number_id=number.id,
-                                caller="+13135550177", status=ca.CallStatus.MISSED,
+                                caller="+12489990177", status=ca.CallStatus.MISSED,
                                 recording_url="https://recordings.example/Reccanary")
     await ca.CallAttempt.create(call_id=call.id, campaign_id=int(_pk(w.ids["campaign"])), position=1,
                                 status=ca.AttemptStatus.NO_ANSWER)
+    # And a call the victim bought, its lead the rep's: caller and recording in full for whoever sees that lead.
+    from leadwire.core.models.leads import LeadKind
+
+    call_lead = await make_lead(victim.id, assignee=w.raw["rep"], first_name="Callcanary", kind=LeadKind.CALL)
+    billed = await ca.Call.create(provider="twilio", call_sid="CAmatrix2", tracking_number_id=number.id,
+                                  caller="+12489990166", status=ca.CallStatus.BILLED, duration_seconds=120,
+                                  buyer_lead_id=call_lead.id, buyer_account_id=victim.id,
+                                  recording_url="https://recordings.example/Billedcanary")
+    # It rang the other account's campaign first, unanswered: that account sees the ring, the caller masked.
+    act = await w.clients["other"].data(
+        "mutation($i: ActivateOfferInput!) { activateOffer(input: $i) { campaign { id } } }", {"i": {"offerId": w.ids["offer"]}}
+    )
+    await ca.CallAttempt.create(call_id=billed.id, campaign_id=int(_pk(act["activateOffer"]["campaign"]["id"])), position=1,
+                                status=ca.AttemptStatus.NO_ANSWER)
+    await ca.CallAttempt.create(call_id=billed.id, campaign_id=int(_pk(w.ids["campaign"])), position=2,
+                                status=ca.AttemptStatus.ANSWERED, duration_seconds=120, billable=True)
     w.ids.update(tracking_number=gid("TrackingNumber", number.id))
     for role in ROLES:
         if role != "operator":
-            w.canaries[role] |= {"Trackcanary", "+13135550177", "Reccanary"}
+            w.canaries[role] |= {"Trackcanary", "+12489990177", "Reccanary"}
+        if role in ("barred", "other", "source", "anonymous"):
+            w.canaries[role] |= {"Callcanary", "+12489990166", "Billedcanary"}
+            if role != "other":
+                w.canaries[role] |= {"+1248*****66"}
         if role not in ("operator", "owner"):
-            w.canaries[role] |= {"+1313*****77"}  # the ring of a campaign they do not run, or a call none of theirs
+            w.canaries[role] |= {"+1248*****77"}  # the ring of a campaign they do not run, or a call none of theirs
     for role in ("barred", "other", "source", "anonymous"):
         w.canaries[role] |= {"Notecanary", "importcanary", "pm_canary"}  # the page's title is public
     for role in ("manager", "rep"):
