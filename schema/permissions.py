@@ -42,3 +42,14 @@ class IsOperator(BasePermission):
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         viewer = info.context.viewer
         return viewer is not None and viewer.is_operator
+
+
+class IsPartner(BasePermission):
+    """A partner account's user (not operator staff). Put after IsSignedIn."""
+
+    message = "The partner dashboard is a partner account's: operator staff use the operator dashboard."
+    error_extensions = {"code": "FORBIDDEN"}
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        viewer = info.context.viewer
+        return viewer is not None and not viewer.is_operator

@@ -31,6 +31,7 @@ from tortoise import Tortoise, connections
 from leadwire.schema.schema import build_schema
 
 from access_world import ROLES, build_world, gid
+from factories import make_lead
 
 SCHEMA = build_schema()._schema
 STAFF = {"operator"}
@@ -75,6 +76,15 @@ QUERY_MATRIX: dict[str, set[str]] = {
     "leadImportFields": SIGNED_IN,
     "registrationPage": {"owner", "other", "operator"},
     "registrationForm": EVERYONE,  # the public form (null for an unknown or disabled page)
+    # reports (docs/reports.md): over what the viewer sees
+    "leadHistory": SIGNED_IN,
+    "partnerDashboard": PARTNERS,  # operator staff: an error, theirs is operatorDashboard
+    "operatorDashboard": STAFF,
+    "campaignPerformance": TEAM | STAFF,  # another account's campaign: "not found", as a made-up id
+    "pipelineReport": SIGNED_IN,
+    # call leads (docs/calls.md)
+    "trackingNumbers": SIGNED_IN,  # the operator's numbers; an empty list for partners (the canary proves it)
+    "callRings": SIGNED_IN,  # the account's campaigns' rings (operator: every ring)
 }
 QUERY_ARGS = {
     "notifications": "(unreadOnly: false)",
@@ -83,16 +93,33 @@ QUERY_ARGS = {
     "lostReasonsReport": '(start: "2025-01-01", end: "2029-01-01")',
     "feedbackQuestions": "(includeArchived: true)",
     "registrationForm": '(slug: "victim-movers")',
+    "leadHistory": "(orderBy: NEWEST_FIRST, first: 50)",
+    "partnerDashboard": "(windowDays: 30)",
+    "operatorDashboard": '(from: "2026-01-01", to: "2026-12-31")',
+    "campaignPerformance": '(campaignId: "{campaign}", from: "2026-01-01", to: "2026-12-31")',
+    "pipelineReport": '(from: "2026-01-01", to: "2026-12-31")',
 }
+# A denied query that answers "not found" instead of an auth error must answer
+# exactly as for a made-up id of the same type (these ids are swapped for one).
+NOT_FOUND_LIKE_MADE_UP = {"campaignPerformance": ("campaign", "Campaign")}
 # Canaries an allowed role must see (so the leak check is known to bite).
 MUST_SEE = {
     ("leads", "owner"): "Ownercanary",
-    ("leads", "manager"): "Repcanary",
     ("leads", "rep"): "Repcanary",
     ("users", "manager"): "rep.canary@",
     ("apiTokens", "owner"): "Tokencanary",
     ("lostReasons", "rep"): "Reasoncanary",
     ("campaigns", "operator"): "Campaigncanary",
+    ("leadHistory", "owner"): "Ownercanary",
+    ("leadHistory", "manager"): "Managercanary",
+    ("leadHistory", "rep"): "Billedcanary",  # Lead.call of the call lead it bought: the recording
+    ("leads", "manager"): "Callcanary",
+    ("leadHistory", "other"): "Otherlead",
+    ("trackingNumbers", "operator"): "Trackcanary",
+    ("callRings", "operator"): "+12489990177",  # the caller in full
+    ("callRings", "rep"): "+12489990166",
+    ("callRings", "other"): "+1248*****66",  # its campaign rang for a call the victim bought  # the ring of the call lead it bought, caller in full
+    ("callRings", "owner"): "+1248*****77",  # masked: the account's campaign rang, but did not buy it
 }
 
 # -- node(id:): who sees each type's object (everyone else: null) ----------------------
@@ -123,6 +150,7 @@ NODE_MATRIX: dict[str, tuple[str, set[str]]] = {
     "AssignmentRule": ("assignment_rule", OWNER),
     "LeadImport": ("lead_import", OWNER),
     "RegistrationPage": ("registration_page", OWNER),
+    "TrackingNumber": ("tracking_number", STAFF),
 }
 # Narrower objects of the same types: a lead and a user above the rep.
 NODE_EXTRA = {("Lead", "lead_owner"): OWNER, ("Lead", "lead_manager"): {"owner", "manager"},
@@ -174,6 +202,8 @@ MUTATION_MATRIX: dict[str, set[str]] = {
     "setLeadImportMapping": {"owner"}, "mapLeadImportPeople": {"owner"},
     "startLeadImport": {"owner"}, "cancelLeadImport": {"owner"},
     "updateRegistrationPage": {"owner", "other", "operator"},
+    "createLeadExport": SIGNED_IN,  # of the viewer's own visible leads (checked again at download)
+    "createTrackingNumber": STAFF, "updateTrackingNumber": STAFF,
 }
 # Run last, in this order: they end sessions or close what the others use.
 LAST = ("revokeLeadSourceKey", "switchAccount", "deleteUser", "barUser", "transferOwnership", "changePassword", "closeAccountForAbuse", "closeAccount", "signOut")
@@ -191,7 +221,8 @@ ID_TARGETS = {
     "deliveryId": "delivery", "questionId": "feedback_question", "questionIds": "feedback_question",
     "choiceId": "feedback_choice", "ruleId": "assignment_rule", "ruleIds": "assignment_rule", "importId": "lead_import",
     "lostReasonId": "lost_reason", "lostReasonIds": "lost_reason", "notificationIds": "notification",
-    "setupId": "card_setup",
+    "setupId": "card_setup", "trackingNumberId": "tracking_number", "sourceId": "lead_source",
+    "sourceIds": "lead_source", "campaignIds": "campaign", "assigneeIds": "rep",
 }
 ID_BY_MUTATION = {"revokeApiToken": "api_token", "revokeLeadSourceKey": "lead_source_key"}
 SCALARS = {"String": "Matrix probe", "Int": 1, "Float": 1.0, "Boolean": False, "DateTime": "2030-01-01T00:00:00Z",
@@ -221,6 +252,12 @@ def _value(name: str, t, targets: dict, mutation: str, fake: bool):
     if named.name == "String" and name in STRING_FIELDS:
         return STRING_FIELDS[name]
     return SCALARS.get(named.name, "x")
+
+
+def _pk(global_id: str) -> str:
+    from leadwire.schema.relay import parse_global_id
+
+    return parse_global_id(global_id).node_id
 
 
 def _type_of(global_id: str) -> str:
@@ -314,6 +351,8 @@ def query_for(name: str, targets: dict) -> str:
         return "{ leadImports { totalCount edges { node { id fileName status } } } }"
     if name == "returnEligibility":
         args = f'(leadId: "{targets["lead_rep"]}")'
+    if name in NOT_FOUND_LIKE_MADE_UP:
+        args = args.format(**targets)
     nt = get_named_type(f.type)
     if nt.name.endswith("Connection"):
         node = get_named_type(get_named_type(nt.fields["edges"].type).fields["node"].type)
@@ -390,6 +429,46 @@ async def complete_world(w) -> dict:
         assignment_rule=ws_out["AssignmentRule"]["data"]["createAssignmentRule"]["rule"]["id"],
         card_setup=gid("CardSetup", 1),
     )
+    # Call leads: the marketplace's tracking number, and a call that rang the
+    # victim's campaign unanswered (not bought: its caller masked, no recording).
+    from leadwire.core.models import calls as ca
+    from leadwire.core.models.marketplace import Product
+
+    product = await Product.get(id=int(_pk(w.ids["product"])))
+    number = await ca.TrackingNumber.create(account_id=w.raw["op_viewer"].account_id, number="+13135550199",
+                                            provider="twilio", industry_id=product.industry_id, product_id=product.id,
+                                            name="Trackcanary")
+    call = await ca.Call.create(provider="twilio", call_sid="CAmatrix", tracking_number_id=number.id,
+                                caller="+12489990177", status=ca.CallStatus.MISSED,
+                                recording_url="https://recordings.example/Reccanary")
+    await ca.CallAttempt.create(call_id=call.id, campaign_id=int(_pk(w.ids["campaign"])), position=1,
+                                status=ca.AttemptStatus.NO_ANSWER)
+    # And a call the victim bought, its lead the rep's: caller and recording in full for whoever sees that lead.
+    from leadwire.core.models.leads import LeadKind
+
+    call_lead = await make_lead(victim.id, assignee=w.raw["rep"], first_name="Callcanary", kind=LeadKind.CALL)
+    billed = await ca.Call.create(provider="twilio", call_sid="CAmatrix2", tracking_number_id=number.id,
+                                  caller="+12489990166", status=ca.CallStatus.BILLED, duration_seconds=120,
+                                  buyer_lead_id=call_lead.id, buyer_account_id=victim.id,
+                                  recording_url="https://recordings.example/Billedcanary")
+    # It rang the other account's campaign first, unanswered: that account sees the ring, the caller masked.
+    act = await w.clients["other"].data(
+        "mutation($i: ActivateOfferInput!) { activateOffer(input: $i) { campaign { id } } }", {"i": {"offerId": w.ids["offer"]}}
+    )
+    await ca.CallAttempt.create(call_id=billed.id, campaign_id=int(_pk(act["activateOffer"]["campaign"]["id"])), position=1,
+                                status=ca.AttemptStatus.NO_ANSWER)
+    await ca.CallAttempt.create(call_id=billed.id, campaign_id=int(_pk(w.ids["campaign"])), position=2,
+                                status=ca.AttemptStatus.ANSWERED, duration_seconds=120, billable=True)
+    w.ids.update(tracking_number=gid("TrackingNumber", number.id))
+    for role in ROLES:
+        if role != "operator":
+            w.canaries[role] |= {"Trackcanary", "+12489990177", "Reccanary"}
+        if role in ("barred", "other", "source", "anonymous"):
+            w.canaries[role] |= {"Callcanary", "+12489990166", "Billedcanary"}
+            if role != "other":
+                w.canaries[role] |= {"+1248*****66"}
+        if role not in ("operator", "owner"):
+            w.canaries[role] |= {"+1248*****77"}  # the ring of a campaign they do not run, or a call none of theirs
     for role in ("barred", "other", "source", "anonymous"):
         w.canaries[role] |= {"Notecanary", "importcanary", "pm_canary"}  # the page's title is public
     for role in ("manager", "rep"):
@@ -433,6 +512,11 @@ async def test_every_query_for_every_role(world):
             if role in allowed:
                 if body.get("errors"):
                     failures.append((name, role, "should answer", body["errors"][0]["message"]))
+            elif name in NOT_FOUND_LIKE_MADE_UP and not codes & AUTH_CODES:
+                key, type_name = NOT_FOUND_LIKE_MADE_UP[name]
+                absent = await w.clients[role].post(query_for(name, {**w.ids, key: gid(type_name, 987654)}))
+                if not body.get("errors") or (body.get("data"), body.get("errors")) != (absent.get("data"), absent.get("errors")):
+                    failures.append((name, role, "should be denied like a made-up id", codes, body, absent))
             else:
                 if not codes & AUTH_CODES or (body.get("data") or {}).get(name) is not None:
                     failures.append((name, role, "should be denied", codes, str(body.get("data"))[:100]))

@@ -18,7 +18,7 @@ from leadwire.core.reports import pipeline as pipeline_reports
 from leadwire.core.reports.history import HistoryFilter, HistoryOrder, history_queryset
 from leadwire.schema.leads.queries import paginate_leads
 from leadwire.schema.leads.types import Lead
-from leadwire.schema.permissions import IsOperator, IsSignedIn
+from leadwire.schema.permissions import IsOperator, IsPartner, IsSignedIn
 from leadwire.schema.relay import Connection, decode_id
 from leadwire.schema.reports.types import (
     CampaignPerformance,
@@ -92,7 +92,7 @@ class ReportQueries:
         return await paginate_leads(info, qs, first=first, after=after,
                                     ascending=order_by == HistoryOrder.OLDEST_FIRST)
 
-    @strawberry.field(permission_classes=[IsSignedIn], description=(
+    @strawberry.field(permission_classes=[IsSignedIn, IsPartner], description=(
         "Your account's global dashboard (partners): balance, auto-charge, leads bought against caps, spend, "
         "returns, campaigns, missed leads."))
     async def partner_dashboard(
