@@ -21,6 +21,9 @@ export const REASONS: Record<ReturnReason, string> = {
   EMAIL_UNANSWERED_OR_INVALID: "E-mail unanswered or invalid",
   FILTER_CHANGED_WITHOUT_PAUSE: "My filter changed without a pause",
   NOTIFICATION_NOT_RECEIVED: "I never received the notification",
+  WRONG_NUMBER: "Call: the caller meant to reach someone else",
+  NO_CUSTOMER_ON_LINE: "Call: nobody was on the line",
+  DUPLICATE_CALLER: "Call: the same caller was billed in the last 7 days",
 };
 
 const STATUSES: ReturnStatus[] = ["PENDING", "APPROVED", "DECLINED", "WITHDRAWN"];
