@@ -179,7 +179,9 @@ async def run(args) -> dict:
                 await seed(url, f"127.0.0.1:{port}", args.deliveries)
                 env = {**{k: v for k, v in os.environ.items() if not k.startswith("LEADWIRE_")},
                        "LEADWIRE_DATABASE_URL": url, "LEADWIRE_SECRET_KEY": secrets.token_hex(24),
-                       "LEADWIRE_ENV": "production", "LEADWIRE_PLUGINS_FILE": str(plugins), "LEADWIRE_DB_POOL_MAX": "16"}
+                       "LEADWIRE_ENV": "production", "LEADWIRE_PLUGINS_FILE": str(plugins), "LEADWIRE_DB_POOL_MAX": "16",
+                       # The receiver is on loopback, which the SSRF guard refuses by default.
+                       "LEADWIRE_ALLOW_PRIVATE_NETWORKS": "true"}
                 r = await run_workers(url, args.redis, processes, args.threads, args.deliveries, env)
                 r["fraction_of_receiver_ceiling"] = r["steady_per_second"] / ceiling["per_second"]
                 raw[f"workers_{processes}"].append(r)

@@ -229,6 +229,8 @@ def process_env(database_url: str, broker_url: str, queue: str, plugins_file: Pa
         # The storm's one lead source sends far more than a source's default
         # query budget allows (docs/security.md): the storm is about money and
         # exactly-once, not throttling, so the bucket is made large (still charged).
+        # The webhook receiver is on loopback, which the SSRF guard refuses by default.
+        "LEADWIRE_ALLOW_PRIVATE_NETWORKS": "true",
         "LEADWIRE_QUERY_BUDGET": "100000000",
         "LEADWIRE_QUERY_BUDGET_RESTORE_RATE": "10000000",
         **extra,

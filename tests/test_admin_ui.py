@@ -920,8 +920,13 @@ async def test_owner_sets_up_the_workspace_imports_a_file_and_edits_the_registra
     await page.get_by_label("After submitting, send the visitor to (optional)").fill("not a web address")
     await page.get_by_role("button", name="Save page").click()
     await page.locator("#f-redirectUrl-error").wait_for()
-    await page.get_by_label("After submitting, send the visitor to (optional)").fill("")
-    await page.get_by_role("button", name="Save page").click()
+    redirect = page.get_by_label("After submitting, send the visitor to (optional)")
+    await redirect.fill("")
+    assert await redirect.input_value() == ""
+    async with page.expect_request(lambda r: r.method == "POST" and "updateRegistrationPage" in (r.post_data or "")) as sent:
+        await page.get_by_role("button", name="Save page").click()
+    # What the form sent must be the cleared address (a stale form state would send the old one).
+    assert json.loads((await sent.value).post_data)["variables"]["input"]["redirectUrl"] == ""
     await page.locator("#f-redirectUrl-error").wait_for(state="detached")
     await page.locator(".notice.success, .error-summary").first.wait_for()
     assert await page.get_by_text("Registration page saved.").count(), await page.locator("main").inner_text()

@@ -97,7 +97,8 @@ function Editor({ page, onSaved }: { page: PageData; onSaved: () => Promise<void
   });
   const [fields, setFields] = useState<Field[]>(page.fields.map((f) => ({ ...f })));
   const [saved, setSaved] = useState(false);
-  const set = (k: keyof typeof v) => (value: string | boolean) => setV({ ...v, [k]: value });
+  // Functional updates: two edits before a re-render must not drop one.
+  const set = (k: keyof typeof v) => (value: string | boolean) => setV((prev) => ({ ...prev, [k]: value }));
   const setField = (i: number, patch: Partial<Field>) => setFields(fields.map((f, j) => (j === i ? { ...f, ...patch } : f)));
   const url = `${window.location.origin}${page.path}`;
   const save = async (newUrl: boolean) => {
