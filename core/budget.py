@@ -52,20 +52,24 @@ async def charge(key: str, cost: int, *, capacity: int, restore_rate: float, at:
     window = capacity * per_point
     conn = QueryBudget._meta.db
     sql = _CHARGE_SQL["postgres" if conn.capabilities.dialect == "postgres" else "sqlite"]
-    for _ in range(2):
+    for _ in range(3):
         rows = await conn.execute_query_dict(sql, [float(t), cost * per_point, key, window + 1e-9])
         if rows:
             full_at = float(rows[0]["full_at"])
             return Charge(True, cost, _points_left(full_at, t, capacity, restore_rate), capacity, restore_rate)
         row = await QueryBudget.get_or_none(key=key)
-        if row is not None:
-            left = _points_left(row.full_at, t, capacity, restore_rate)
-            return Charge(False, cost, left, capacity, restore_rate, retry_after=max(0.0, (cost - left) * per_point))
-        # A new client: its bucket starts full. Two first requests at once both
-        # insert and one is ignored; then both charge the one row.
-        await QueryBudget.bulk_create([QueryBudget(key=key, full_at=t)], ignore_conflicts=True)
-    return Charge(True, cost, 0, capacity, restore_rate)  # unreachable in practice: the row exists by now
+        if row is None:
+            # A new client: its bucket starts full. Two first requests at once both
+            # insert and one is ignored; then both charge the one row.
+            await QueryBudget.bulk_create([QueryBudget(key=key, full_at=t)], ignore_conflicts=True)
+            continue
+        if max(row.full_at, t) + cost * per_point - t <= window + 1e-9:
+            continue  # the row was inserted (by a first request at the same time) after our update: charge it
+        left = _points_left(row.full_at, t, capacity, restore_rate)
+        return Charge(False, cost, left, capacity, restore_rate, retry_after=max(0.0, (cost - left) * per_point))
+    # Still racing after three tries: let the query through rather than fail it.
+    return Charge(True, cost, 0, capacity, restore_rate)
 
 
 def _points_left(full_at: float, t: float, capacity: int, restore_rate: float) -> int:
-    return max(0, int(capacity - (full_at - t) * restore_rate + 0.01))  # float noise of epoch seconds
+    return min(capacity, max(0, int(capacity - (full_at - t) * restore_rate + 0.01)))  # float noise of epoch seconds

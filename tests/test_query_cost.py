@@ -117,6 +117,18 @@ async def test_the_budget_is_shared_by_processes_and_throttles_with_a_clear_erro
     assert await QueryBudget.filter(key=f"m:{owner.membership_id}").count() == 1
 
 
+async def test_concurrent_first_requests_of_a_client_are_all_charged(db):
+    """A new client's first requests at once: one inserts the bucket, the others
+    (whose update found no row yet) charge it instead of being refused."""
+    import asyncio
+
+    kw = {"capacity": 1000, "restore_rate": 1.0}
+    results = await asyncio.gather(*[budget.charge("burst", 10, at=5000.0, **kw) for _ in range(20)])
+    assert all(r.allowed for r in results), results
+    assert (await QueryBudget.get(key="burst")).full_at == pytest.approx(5000.0 + 20 * 10)
+    assert min(r.remaining for r in results) == 1000 - 20 * 10
+
+
 async def test_bucket_refills_over_time(db):
     """core.budget with explicit clock values (no sleeping)."""
     kw = {"capacity": 100, "restore_rate": 10.0}
