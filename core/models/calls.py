@@ -75,6 +75,8 @@ class Call(Model):
     class Meta:
         table = "call"
         unique_together = (("provider", "call_sid"),)
+        # The partner dashboard asks whether an account bought calls in a period.
+        indexes = (("buyer_account_id", "ended_at"),)
 
 
 class AttemptStatus(str, Enum):
