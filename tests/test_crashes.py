@@ -32,7 +32,7 @@ import time
 
 import pytest
 
-from conftest import POSTGRES_URL
+from conftest import POSTGRES_URL, service_skip
 from loopback import free_port
 from storm import Load, TcpProxy, check_invariants, replenish, settle, storm
 from test_storms import need, storm_world
@@ -65,7 +65,7 @@ async def _wait_port(port: int, timeout: float = 10) -> None:
 async def test_kill_processes_stop_the_broker_restart_the_database(tmp_path):
     need("redis")  # the shared one is not used: a PostgreSQL-and-broker suite all the same
     if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed")
+        service_skip("crash test: redis-server is not installed (it starts its own broker to stop and restart)")
     from leadwire.core.jobs.models import JobStatus, OutboxJob
     from leadwire.core.models.delivery import Delivery, DeliveryStatus
 
