@@ -28,6 +28,7 @@ from leadwire.schema.input_safety import RefuseUnstorableText
 from leadwire.schema.delivery.mutations import DeliveryMutations
 from leadwire.schema.delivery.queries import DeliveryQueries
 from leadwire.schema.delivery.types import Delivery
+from leadwire.schema.execution import LeadwireExecutionContext
 from leadwire.schema.identity.mutations import IdentityMutations, PartnerMutations
 from leadwire.schema.identity.queries import IdentityQueries
 from leadwire.schema.identity.types import Account, ApiToken, LeadSource, LeadSourceKey, User
@@ -125,5 +126,6 @@ def build_schema(*, introspection: bool = True, mask_errors: bool = True) -> str
             PipelineStage, LostReason, FeedbackQuestion, FeedbackChoice, AssignmentRule, LeadImport, RegistrationPage,
         ],
         extensions=extensions,
+        execution_context_class=LeadwireExecutionContext,
         config=StrawberryConfig(disable_field_suggestions=not introspection),
     )

@@ -1,0 +1,204 @@
+"""The short execution path for plain fields (schema/execution.py) answers
+exactly what graphql-core's general path answers: the same data, the same
+errors at the same paths, the same null propagation. Each query runs on one
+schema twice, once with strawberry's own execution context and once with
+Leadwire's, and the two results are compared whole."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from datetime import datetime, timezone
+
+import pytest
+import strawberry
+from strawberry import relay
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from leadwire.schema.execution import LeadwireExecutionContext
+
+
+@strawberry.enum
+class Colour(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+@strawberry.type
+class Price:
+    amount_minor: int
+    currency: str
+
+
+@strawberry.type
+class Item(relay.Node):
+    id: relay.NodeID[int]
+    name: str
+    note: str | None
+    colour: Colour
+    made_at: datetime
+    price: Price | None
+    required_price: Price
+    tags: list[str]
+
+    @strawberry.field
+    def computed(self) -> str:
+        return self.name.upper()
+
+    @strawberry.field
+    async def later(self) -> str:
+        await asyncio.sleep(0)
+        return f"later {self.name}"
+
+    @strawberry.field
+    def broken(self) -> str:
+        raise ValueError(f"broken {self.name}")
+
+
+@strawberry.type
+class Shelf:
+    items: list[Item]
+    maybe_items: list[Item | None] | None
+    required_items: list[Item]
+    label: str
+
+
+class NotAnInt:
+    pass
+
+
+def _item(i: int, **overrides) -> Item:
+    values = dict(
+        id=i, name=f"item {i}", note=None if i % 2 else f"note {i}", colour=Colour.RED if i % 2 else Colour.BLUE,
+        made_at=datetime(2026, 1, i % 28 + 1, tzinfo=timezone.utc), price=Price(amount_minor=100 * i, currency="USD"),
+        required_price=Price(amount_minor=i, currency="EUR"), tags=[f"t{i}", "x"],
+    )
+    values.update(overrides)
+    return Item(**values)
+
+
+SHELVES: dict[str, Shelf] = {}
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def shelf(self, name: str) -> Shelf | None:
+        return SHELVES[name]
+
+    @strawberry.field
+    def required_shelf(self, name: str) -> Shelf:
+        return SHELVES[name]
+
+
+def _schema(context_class) -> strawberry.Schema:
+    return strawberry.Schema(query=Query, types=[Item], execution_context_class=context_class)
+
+
+GENERAL = _schema(StrawberryGraphQLCoreExecutionContext)
+SHORT = _schema(LeadwireExecutionContext)
+
+
+async def _both(query: str) -> tuple[dict, dict]:
+    results = []
+    for schema in (GENERAL, SHORT):
+        r = await schema.execute(query)
+        results.append({
+            "data": r.data,
+            "errors": sorted(((e.message, tuple(e.path or ())) for e in r.errors or ()), key=repr),
+        })
+    return results[0], results[1]
+
+
+FULL_ITEM = "id name note colour madeAt price { amountMinor currency } requiredPrice { amountMinor } tags computed later"
+
+
+@pytest.mark.parametrize(
+    "shelf, query",
+    [
+        # the happy case: every kind of plain field, with resolvers mixed in
+        (Shelf(items=[_item(i) for i in range(1, 6)], maybe_items=None, required_items=[_item(9)], label="a"),
+         f'{{ shelf(name: "s") {{ label items {{ {FULL_ITEM} }} requiredItems {{ id }} maybeItems {{ id }} }} }}'),
+        # aliases, the same field twice, fragments and __typename
+        (Shelf(items=[_item(1), _item(2)], maybe_items=[_item(3), None], required_items=[], label="b"),
+         '{ shelf(name: "s") { x: label y: label items { ...F n2: name __typename } maybeItems { ...F } } }'
+         ' fragment F on Item { id name price { currency } }'),
+        # null in a nullable list, null on a nullable object
+        (Shelf(items=[_item(1, price=None)], maybe_items=[None, _item(2, price=None)], required_items=[], label="c"),
+         '{ shelf(name: "s") { items { price { amountMinor } } maybeItems { id price { currency } } } }'),
+        # null on a non-null leaf inside a list: the item's error bubbles to the nullable shelf
+        (Shelf(items=[_item(1), _item(2, name=None)], maybe_items=None, required_items=[], label="d"),
+         '{ shelf(name: "s") { label items { id name } } }'),
+        # null on a non-null leaf inside a nullable list item: only that item is null
+        (Shelf(items=[], maybe_items=[_item(1), _item(2, name=None), _item(3)], required_items=[], label="e"),
+         '{ shelf(name: "s") { maybeItems { id name } } }'),
+        # null on a non-null object: bubbles through the non-null list to the shelf
+        (Shelf(items=[_item(1, required_price=None)], maybe_items=None, required_items=[], label="f"),
+         '{ shelf(name: "s") { items { requiredPrice { amountMinor } } } }'),
+        # ... and through a non-null root field to data itself
+        (Shelf(items=[_item(1, required_price=None)], maybe_items=None, required_items=[], label="f2"),
+         '{ requiredShelf(name: "s") { items { requiredPrice { amountMinor } } } }'),
+        # a null item in a non-null item list
+        (Shelf(items=[_item(1), None], maybe_items=None, required_items=[], label="g"),
+         '{ shelf(name: "s") { label items { id } } }'),
+        # a value the scalar refuses, and a wrong enum value
+        (Shelf(items=[_item(1, price=Price(amount_minor=NotAnInt(), currency="USD"))], maybe_items=None,
+               required_items=[], label="h"),
+         '{ shelf(name: "s") { items { price { amountMinor currency } } } }'),
+        (Shelf(items=[_item(1, colour="purple")], maybe_items=None, required_items=[], label="i"),
+         '{ shelf(name: "s") { items { id colour } } }'),
+        # a resolver that raises, among plain fields, in every item
+        (Shelf(items=[_item(1), _item(2)], maybe_items=[_item(3)], required_items=[], label="j"),
+         '{ shelf(name: "s") { items { name broken } maybeItems { id broken } } }'),
+        # a list that is not a list, an object that is not its type
+        (Shelf(items="not a list", maybe_items=None, required_items=[], label="k"),
+         '{ shelf(name: "s") { label items { id } } }'),
+        (Shelf(items=[Price(amount_minor=1, currency="USD")], maybe_items=None, required_items=[], label="l"),
+         '{ shelf(name: "s") { items { id } } }'),
+        # skip and include
+        (Shelf(items=[_item(1)], maybe_items=None, required_items=[], label="m"),
+         '{ shelf(name: "s") { label @skip(if: true) items { id @include(if: false) name note @include(if: true) } } }'),
+    ],
+)
+async def test_short_path_answers_what_graphql_core_answers(shelf, query):
+    SHELVES["s"] = shelf
+    general, short = await _both(query)
+    assert short == general
+    if shelf.label in {"d", "f", "f2", "g", "h", "i", "j", "k", "l"}:
+        assert general["errors"], "this case is meant to exercise an error path"
+
+
+async def test_node_ids_are_strawberrys():
+    SHELVES["s"] = Shelf(items=[_item(i) for i in (1, 42, 10**12)], maybe_items=None, required_items=[], label="n")
+    general, short = await _both('{ shelf(name: "s") { items { id } } }')
+    assert short == general
+    ids = [i["id"] for i in short["data"]["shelf"]["items"]]
+    assert [relay.GlobalID.from_id(i).node_id for i in ids] == ["1", "42", str(10**12)]
+    assert {relay.GlobalID.from_id(i).type_name for i in ids} == {"Item"}
+
+
+@strawberry.type
+class Custom(relay.Node):
+    code: relay.NodeID[str]
+
+    @classmethod
+    def resolve_id(cls, root, *, info):
+        return f"custom-{root.code}"
+
+
+@strawberry.type
+class CustomQuery:
+    @strawberry.field
+    def customs(self) -> list[Custom]:
+        return [Custom(code="a"), Custom(code="b")]
+
+
+async def test_a_node_with_its_own_resolve_id_keeps_it():
+    answers = []
+    for context_class in (StrawberryGraphQLCoreExecutionContext, LeadwireExecutionContext):
+        schema = strawberry.Schema(query=CustomQuery, execution_context_class=context_class)
+        r = await schema.execute("{ customs { id } }")
+        assert r.errors is None
+        answers.append(r.data)
+    assert answers[0] == answers[1]
+    assert relay.GlobalID.from_id(answers[1]["customs"][0]["id"]).node_id == "custom-a"
