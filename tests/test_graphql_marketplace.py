@@ -94,11 +94,19 @@ async def test_activate_filter_receive_and_explain(world, client_factory):
     out2 = (await world["source"].data(SUBMIT, {"i": outside}))["submitLead"]
     assert out2["status"] == "UNSOLD"
 
-    leads = await partner.data("{ leads(first: 10) { edges { node { firstName phone data sale { price { amountMinor } campaign { id } } } } } }")
+    sale_fields = "sale { price { amountMinor currency } exclusive soldAt campaign { id name timeZone } }"
+    leads = await partner.data(f"{{ leads(first: 10) {{ edges {{ node {{ id firstName phone data {sale_fields} }} }} }} }}")
     edges = leads["leads"]["edges"]
     assert len(edges) == 1
     assert edges[0]["node"]["phone"] == "+13135550142"
-    assert edges[0]["node"]["sale"]["price"]["amountMinor"] == 2500
+    sale = edges[0]["node"]["sale"]
+    assert sale["price"] == {"amountMinor": 2500, "currency": "USD"} and sale["exclusive"] is False
+    assert sale["campaign"]["name"] and sale["soldAt"].endswith(("Z", "+00:00"))
+    # The page's sales are fetched for the whole page at once; one lead alone
+    # loads its own: both say the same.
+    single = await partner.data(f"query($id: ID!) {{ node(id: $id) {{ ... on Lead {{ {sale_fields} }} }} }}",
+                                {"id": edges[0]["node"]["id"]})
+    assert single["node"]["sale"] == sale
     assert edges[0]["node"]["data"]["move_type"] == "local"
 
     # The operator sees the whole trace; the source learns no buyer.
