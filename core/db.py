@@ -7,6 +7,8 @@ and a test checks that the migrations build the same schema as the models.
 
 from __future__ import annotations
 
+import re
+
 from typing import Any
 
 from tortoise import Tortoise
@@ -130,6 +132,33 @@ async def insert_rows(conn, table: str, columns: tuple[str, ...], rows: list[tup
         names = ", ".join(f'"{c}"' for c in columns)
         sql = _INSERT_SQL[key] = f'INSERT INTO "{table}" ({names}) VALUES ({marks})'
     await conn.execute_many(sql, [list(r) for r in rows])
+
+
+class Statement:
+    """One SQL statement of a hot path, written once with PostgreSQL's ``$n``
+    placeholders (SQLite runs it with ``?n``, which may repeat the same way).
+    Through the ORM a conditional update costs ~0.26 ms of Python to build
+    and run; the same statement as text ~0.08 ms. The money paths (a sale is
+    about ten statements) use these for their guards and writes; what each
+    guard says stays in the function that runs it."""
+
+    __slots__ = ("postgres", "sqlite")
+
+    def __init__(self, sql: str):
+        self.postgres = sql
+        self.sqlite = re.sub(r"\$(\d+)", r"?\1", sql)
+
+    def text(self, conn) -> str:
+        return self.postgres if conn.capabilities.dialect == "postgres" else self.sqlite
+
+    async def rows_changed(self, conn, *values) -> int:
+        """Run an UPDATE / INSERT / DELETE; how many rows it changed."""
+        count, _ = await conn.execute_query(self.text(conn), list(values))
+        return count
+
+    async def returning(self, conn, *values) -> list[dict]:
+        """Run a statement with RETURNING (or a SELECT); its rows."""
+        return await conn.execute_query_dict(self.text(conn), list(values))
 
 
 # -- the database going away -----------------------------------------------------------------

@@ -24,11 +24,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tortoise.expressions import F, Q
+from tortoise.expressions import F
 from tortoise.functions import Sum
 from tortoise.transactions import in_transaction
 
 from leadwire.core.access import Viewer, require_operator
+from leadwire.core.db import Statement
 from leadwire.core.errors import DomainError, ErrorCode, FieldError, not_found
 from leadwire.core.models.identity import Account, AccountKind, AccountStatus
 from leadwire.core.models.ledger import EntryKind, LedgerEntry
@@ -51,29 +52,32 @@ async def lock_account(account_id: int, conn, *, active_only: bool = True) -> bo
     return bool(await qs.using_db(conn).update(status=F("status")))
 
 
+# The usual debit in one statement: an active account with no credits whose
+# balance stays at or above its auto-charge level (or has none).
+_DEBIT_SIMPLE = Statement(
+    'UPDATE "account" SET "balance_minor" = "balance_minor" - $2 WHERE "id" = $1 AND "balance_minor" >= $2 '
+    'AND "status" = $3 AND "credit_minor" = 0 '
+    'AND ("auto_charge_below_minor" IS NULL OR "auto_charge_below_minor" <= "balance_minor" - $2)'
+)
+
+
 async def _spend(
-    account_id: int, amount_minor: int, kind: EntryKind, conn, *, require_active: bool, memo: str = "",
+    account_id: int, amount_minor: int, kind: EntryKind, conn, *, memo: str = "",
     sale_id: int | None = None, actor_id: int | None = None,
 ) -> LedgerEntry | None:
-    """Take ``amount_minor`` from the balance, credits first. None (and nothing
-    written) when the balance does not cover it.
+    """Take ``amount_minor`` from an active account's balance, credits first.
+    None (and nothing written) when the balance does not cover it.
 
     The usual case is one statement: an account with no credits whose balance
     stays at or above its auto-charge level (or has none). Otherwise the
     debit, then a read of the row this transaction now holds, then the
     credits' part and, when the balance crosses the level, the auto-charge."""
-    qs = Account.filter(id=account_id, balance_minor__gte=amount_minor)
-    if require_active:
-        qs = qs.filter(status=AccountStatus.ACTIVE)
-    qs = qs.using_db(conn)
-    debit = {"balance_minor": F("balance_minor") - amount_minor}
-    simple = qs.filter(credit_minor=0).filter(
-        Q(auto_charge_below_minor__isnull=True) | Q(auto_charge_below_minor__lte=F("balance_minor") - amount_minor)
-    )
     row = None
-    if await simple.update(**debit):
+    if await _DEBIT_SIMPLE.rows_changed(conn, account_id, amount_minor, AccountStatus.ACTIVE.value):
         from_credit = 0
-    elif await qs.update(**debit):
+    elif await Account.filter(
+        id=account_id, balance_minor__gte=amount_minor, status=AccountStatus.ACTIVE
+    ).using_db(conn).update(balance_minor=F("balance_minor") - amount_minor):
         # The row is ours until commit: what we read now is what we wrote.
         row = (await Account.filter(id=account_id).using_db(conn).values(*_AFTER_SPEND))[0]
         from_credit = min(row["credit_minor"], amount_minor)
@@ -97,7 +101,7 @@ async def debit_for_sale(account_id: int, amount_minor: int, sale_id: int, conn)
     balance does not cover it. Call inside the sale's transaction: when the
     sale takes the balance below the account's auto-charge threshold, the
     auto-charge job is written to the outbox in this same transaction."""
-    return await _spend(account_id, amount_minor, EntryKind.LEAD_CHARGE, conn, require_active=True, sale_id=sale_id) is not None
+    return await _spend(account_id, amount_minor, EntryKind.LEAD_CHARGE, conn, sale_id=sale_id) is not None
 
 
 async def debit(
@@ -107,7 +111,7 @@ async def debit(
     does not cover the amount."""
     if amount_minor <= 0:
         raise DomainError.single("amount_minor", ErrorCode.INVALID, "The amount must be positive.")
-    return await _spend(account_id, amount_minor, kind, conn, require_active=True, memo=memo, actor_id=actor_id)
+    return await _spend(account_id, amount_minor, kind, conn, memo=memo, actor_id=actor_id)
 
 
 _REFUNDABLE_BY_KIND = {EntryKind.DEPOSIT: True, EntryKind.RETURN_CREDIT: False, EntryKind.ADJUSTMENT: False}

@@ -39,7 +39,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F, Q, Subquery
+from tortoise.expressions import Q, Subquery
 from tortoise.transactions import in_transaction
 
 from leadwire.core import db, delivery, events, extensions, industries, ledger
@@ -52,7 +52,6 @@ from leadwire.core.models.marketplace import (
     CampaignLeadTypes,
     CampaignStatus,
     CapCounter,
-    LeadSale,
     RoutingDecision,
     RoutingOutcome,
 )
@@ -222,6 +221,28 @@ def _choose(eligible: list[_Candidate], max_buyers: int) -> tuple[bool, list[_Ca
     return False, shared
 
 
+# The sale's guards and writes as plain statements (core.db.Statement): each
+# guard is a conditional update that holds across processes, read here.
+_TAKE_EXCLUSIVE_SLOT = db.Statement(
+    'UPDATE "lead" SET "sale_count" = 1, "sold_exclusively" = $2 WHERE "id" = $1 AND "sale_count" = 0'
+)
+_TAKE_SHARED_SLOT = db.Statement(
+    'UPDATE "lead" SET "sale_count" = "sale_count" + 1 '
+    'WHERE "id" = $1 AND "sold_exclusively" = $2 AND "sale_count" < $3'
+)
+_OPEN_CAP_PERIOD = db.Statement(
+    'INSERT INTO "cap_counter" ("campaign_id", "period", "count") VALUES ($1, $2, 0) ON CONFLICT DO NOTHING'
+)
+_COUNT_UNDER_CAP = db.Statement(
+    'UPDATE "cap_counter" SET "count" = "count" + 1 WHERE "campaign_id" = $1 AND "period" = $2 AND "count" < $3'
+)
+_RECORD_SALE = db.Statement(
+    'INSERT INTO "lead_sale" ("lead_id", "buyer_lead_id", "campaign_id", "account_id", "price_minor", "currency", '
+    '"exclusive", "campaign_revision", "sold_at") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING "id"'
+)
+_STAMP_LAST_SOLD = db.Statement('UPDATE "campaign" SET "last_sold_at" = $2 WHERE "id" = $1')
+
+
 async def _sell(
     lead: Lead, c: _Candidate, *, exclusive: bool, max_buyers: int, at: dt.datetime, known_counters: dict
 ) -> tuple[int, int]:
@@ -231,27 +252,18 @@ async def _sell(
     async with in_transaction() as conn:
         # 1. The lead's buyer slot (first write: on SQLite it takes the write lock).
         if exclusive:
-            got = await Lead.filter(id=lead.id, sale_count=0).using_db(conn).update(sale_count=1, sold_exclusively=True)
+            got = await _TAKE_EXCLUSIVE_SLOT.rows_changed(conn, lead.id, True)
         else:
-            got = await Lead.filter(id=lead.id, sold_exclusively=False, sale_count__lt=max_buyers).using_db(
-                conn
-            ).update(sale_count=F("sale_count") + 1)
+            got = await _TAKE_SHARED_SLOT.rows_changed(conn, lead.id, False, max_buyers)
         if not got:
             raise _SaleRefused(RoutingOutcome.OUTRANKED, "lead taken")
         # 2. Caps: create the period's counter if new, then count under the cap.
         periods = cap_periods(campaign, at)
-        new_periods = [key for key, _ in periods if (campaign.id, key) not in known_counters]
-        if new_periods:
-            await CapCounter.bulk_create(
-                [CapCounter(campaign_id=campaign.id, period=key, count=0) for key in new_periods],
-                ignore_conflicts=True,
-                using_db=conn,
-            )
+        for key, _ in periods:
+            if (campaign.id, key) not in known_counters:
+                await _OPEN_CAP_PERIOD.rows_changed(conn, campaign.id, key)
         for key, cap in periods:
-            counted = await CapCounter.filter(campaign_id=campaign.id, period=key, count__lt=cap).using_db(conn).update(
-                count=F("count") + 1
-            )
-            if not counted:
+            if not await _COUNT_UNDER_CAP.rows_changed(conn, campaign.id, key, cap):
                 raise _SaleRefused(RoutingOutcome.CAP, key)
         # 3. The buyer's own copy, the sale, then the money.
         buyer_lead = await Lead.create(
@@ -273,27 +285,21 @@ async def _sell(
         # Into the buyer's pipeline and assignment rules: a job committed with
         # the sale, run after it (core.workspace.entry), not in this transaction.
         await enter_workspace(buyer_lead.id, conn)
-        sale = await LeadSale.create(
-            lead_id=lead.id,
-            buyer_lead_id=buyer_lead.id,
-            campaign_id=campaign.id,
-            account_id=campaign.account_id,
-            price_minor=campaign.price_minor,
-            currency=campaign.currency,
-            exclusive=exclusive,
-            campaign_revision=campaign.revision,
-            using_db=conn,
+        [sale] = await _RECORD_SALE.returning(
+            conn, lead.id, buyer_lead.id, campaign.id, campaign.account_id, campaign.price_minor, campaign.currency,
+            exclusive, campaign.revision, utc_now(),
         )
-        if not await ledger.debit_for_sale(campaign.account_id, campaign.price_minor, sale.id, conn):
+        sale_id = sale["id"]
+        if not await ledger.debit_for_sale(campaign.account_id, campaign.price_minor, sale_id, conn):
             raise _SaleRefused(RoutingOutcome.BALANCE, "")
-        await Campaign.filter(id=campaign.id).using_db(conn).update(last_sold_at=at)
+        await _STAMP_LAST_SOLD.rows_changed(conn, campaign.id, at)
         # The courtesy copies (e-mail, SMS, CRM): committed with the sale or not at all.
         if campaign.channels:
             await delivery.schedule_deliveries(
-                sale_id=sale.id, account_id=campaign.account_id, buyer_lead_id=buyer_lead.id,
+                sale_id=sale_id, account_id=campaign.account_id, buyer_lead_id=buyer_lead.id,
                 channel_names=list(campaign.channels), conn=conn,
             )
-    return sale.id, buyer_lead.id
+    return sale_id, buyer_lead.id
 
 
 async def route_lead(lead_id: int, *, at: dt.datetime | None = None, reroute_unsold: bool = False) -> RoutingResult:
