@@ -255,3 +255,28 @@ async def test_a_lead_whose_router_died_after_selling_is_marked_sold_by_the_safe
     again = await routing.route_lead(lead.id, at=TUESDAY_3PM_DETROIT)
     assert not again.sold_to and again.status == MarketStatus.SOLD and again.contended
     assert (await Lead.get(id=lead.id)).market_status == MarketStatus.SOLD
+
+
+async def test_candidates_read_as_the_orm_reads_them(market):
+    """The candidate lookup is a plain statement (core/routing._CANDIDATES):
+    each value must come back as the ORM would give it (enums, aware times,
+    parsed JSON, booleans), on SQLite and on PostgreSQL alike."""
+    import dataclasses
+
+    from leadwire.core.models.marketplace import Campaign
+
+    offer = await market.offer(market.local, 2500)
+    _, owner = await market.partner()
+    campaign = await market.campaign(owner, offer)
+    await Campaign.filter(id=campaign.id).update(
+        last_sold_at=TUESDAY_3PM_DETROIT, field_filters={"move_size": ["studio"]}, filter_enabled=True,
+    )
+    lead = await market.lead()
+    [candidate] = [c for c in await routing._candidates(lead) if c.campaign.id == campaign.id]
+    rows = await Campaign.filter(id=campaign.id).values_list(*routing._VIEW_FIELDS)
+    expected = dataclasses.asdict(routing.CampaignView(*rows[0]))
+    got = dataclasses.asdict(candidate.campaign)
+    assert got == expected
+    assert {k: type(v) for k, v in got.items()} == {k: type(v) for k, v in expected.items()}
+    assert got["last_sold_at"] == TUESDAY_3PM_DETROIT and got["field_filters"] == {"move_size": ["studio"]}
+    assert got["filter_enabled"] is True and got["exclusive"] is False and got["account_approved_at"] is not None
