@@ -11,6 +11,15 @@ Load comes from wrk (a separate process, one thread, Debian package `wrk`) on
 127.0.0.1, bounded in time; a Lua script makes every lead fresh (new phone and
 e-mail) and counts any response carrying errors or userErrors as an error.
 Results go to bench/results/intake.json.
+
+The API processes run as in production, with a broker named (Redis, a
+database of its own, emptied after the run) and so without the embedded job
+worker: the figure is intake itself (validate, route, charge, write the
+outbox). The jobs a sale leaves (the buyer's workspace entry, deliveries)
+stay in the outbox; workers run them in production, measured by
+delivery_bench.py. Before, every Leadwire server of the run also ran the
+shared outbox's jobs in-process, so the servers not under load took CPU from
+the one that was.
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ from pathlib import Path
 import httpx
 
 HERE = Path(__file__).resolve().parent
+BROKER_URL = "redis://127.0.0.1:6379/14"
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))
 
@@ -109,7 +119,7 @@ async def run(args) -> dict:
         sys.exit("this benchmark drives load with wrk: apt-get install wrk")
     url = args.postgres.replace("{}", "intake_{}").format(uuid.uuid4().hex[:8]) if "{}" in args.postgres else args.postgres
     seeded = await seed(url, args.campaigns)
-    env = leadwire_env(url)
+    env = leadwire_env(url, LEADWIRE_BROKER_URL=BROKER_URL)
     results: dict = {}
     processes: list = []
     try:
@@ -143,6 +153,9 @@ async def run(args) -> dict:
         from conftest import drop_postgres_database
 
         await drop_postgres_database(url)
+        import redis
+
+        redis.Redis.from_url(BROKER_URL).flushdb()
     return results
 
 

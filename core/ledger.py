@@ -30,6 +30,7 @@ from tortoise.transactions import in_transaction
 
 from leadwire.core.access import Viewer, require_operator
 from leadwire.core.db import Statement
+from leadwire.core.identity import now
 from leadwire.core.errors import DomainError, ErrorCode, FieldError, not_found
 from leadwire.core.models.identity import Account, AccountKind, AccountStatus
 from leadwire.core.models.ledger import EntryKind, LedgerEntry
@@ -61,12 +62,19 @@ _DEBIT_SIMPLE = Statement(
 )
 
 
+_RECORD_DEBIT = Statement(
+    'INSERT INTO "ledger_entry" ("account_id", "kind", "amount_minor", "credit_minor", "currency", "sale_id", '
+    '"actor_id", "memo", "created_at") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING "id"'
+)
+
+
 async def _spend(
     account_id: int, amount_minor: int, kind: EntryKind, conn, *, memo: str = "",
     sale_id: int | None = None, actor_id: int | None = None,
-) -> LedgerEntry | None:
-    """Take ``amount_minor`` from an active account's balance, credits first.
-    None (and nothing written) when the balance does not cover it.
+) -> int | None:
+    """Take ``amount_minor`` from an active account's balance, credits first;
+    the ledger entry's id. None (and nothing written) when the balance does
+    not cover it.
 
     The usual case is one statement: an account with no credits whose balance
     stays at or above its auto-charge level (or has none). Otherwise the
@@ -85,15 +93,15 @@ async def _spend(
             await Account.filter(id=account_id).using_db(conn).update(credit_minor=F("credit_minor") - from_credit)
     else:
         return None
-    entry = await LedgerEntry.create(
-        account_id=account_id, kind=kind, amount_minor=-amount_minor, credit_minor=-from_credit,
-        currency=MARKET_CURRENCY, sale_id=sale_id, actor_id=actor_id, memo=memo[:300], using_db=conn,
+    [entry] = await _RECORD_DEBIT.returning(
+        conn, account_id, kind.value, -amount_minor, -from_credit, MARKET_CURRENCY, sale_id, actor_id, memo[:300],
+        now(),
     )
     if row is not None and row["auto_charge_below_minor"] is not None and row["balance_minor"] < row["auto_charge_below_minor"]:
         from leadwire.core import autocharge
 
-        await autocharge.make_due(account_id, f"entry:{entry.id}", conn)
-    return entry
+        await autocharge.make_due(account_id, f"entry:{entry['id']}", conn)
+    return entry["id"]
 
 
 async def debit_for_sale(account_id: int, amount_minor: int, sale_id: int, conn) -> bool:
@@ -111,7 +119,8 @@ async def debit(
     does not cover the amount."""
     if amount_minor <= 0:
         raise DomainError.single("amount_minor", ErrorCode.INVALID, "The amount must be positive.")
-    return await _spend(account_id, amount_minor, kind, conn, memo=memo, actor_id=actor_id)
+    entry_id = await _spend(account_id, amount_minor, kind, conn, memo=memo, actor_id=actor_id)
+    return None if entry_id is None else await LedgerEntry.get(id=entry_id).using_db(conn)
 
 
 _REFUNDABLE_BY_KIND = {EntryKind.DEPOSIT: True, EntryKind.RETURN_CREDIT: False, EntryKind.ADJUSTMENT: False}

@@ -34,7 +34,7 @@ async def wait_for(predicate, timeout=20.0, what="condition"):
 async def test_enqueue_is_idempotent_by_dedupe_key(db):
     a = await enqueue("test_write_marker", {"path": "/dev/null"}, dedupe_key="k1")
     b = await enqueue("test_write_marker", {"path": "/dev/null"}, dedupe_key="k1")
-    assert a.id == b.id and await OutboxJob.all().count() == 1
+    assert a == b and await OutboxJob.all().count() == 1
     with pytest.raises(ValueError):
         await enqueue("no_such_job")
 
@@ -42,20 +42,20 @@ async def test_enqueue_is_idempotent_by_dedupe_key(db):
 async def test_failures_back_off_then_die(db):
     row = await enqueue("test_always_fails", {"message": "nope"}, max_attempts=3)
     for attempt in (1, 2, 3):
-        await OutboxJob.filter(id=row.id).update(run_after=outbox.now())  # skip the wait
-        status = await run_job(row.id)
-        r = await OutboxJob.get(id=row.id)
+        await OutboxJob.filter(id=row).update(run_after=outbox.now())  # skip the wait
+        status = await run_job(row)
+        r = await OutboxJob.get(id=row)
         assert r.attempts == attempt and "RuntimeError: nope" in r.last_error
         if attempt < 3:
             assert status == JobStatus.PENDING and r.run_after > outbox.now()
     assert status == JobStatus.DEAD and r.finished_at is not None
-    assert await run_job(row.id) is None  # dead stays dead
+    assert await run_job(row) is None  # dead stays dead
 
 
 async def test_one_claim_at_a_time_and_done_is_done(db, tmp_path):
     marker = tmp_path / "m.txt"
     row = await enqueue("test_write_marker", {"path": str(marker)})
-    results = await asyncio.gather(*(run_job(row.id) for _ in range(5)))
+    results = await asyncio.gather(*(run_job(row) for _ in range(5)))
     assert results.count(JobStatus.DONE) == 1 and results.count(None) == 4
     assert marker.read_text() == "done\n"
 
@@ -63,10 +63,10 @@ async def test_one_claim_at_a_time_and_done_is_done(db, tmp_path):
 async def test_sweeper_recovers_a_job_whose_worker_died(db):
     row = await enqueue("test_write_marker", {"path": "/dev/null"})
     # As if a worker claimed it and was killed: running, lease expired.
-    await OutboxJob.filter(id=row.id).update(status=JobStatus.RUNNING, locked_until=outbox.now() - dt.timedelta(seconds=1))
+    await OutboxJob.filter(id=row).update(status=JobStatus.RUNNING, locked_until=outbox.now() - dt.timedelta(seconds=1))
     sent = []
-    assert await outbox.dispatch_due(sent.append) == 1 and sent == [row.id]
-    assert (await OutboxJob.get(id=row.id)).status == JobStatus.PENDING
+    assert await outbox.dispatch_due(sent.append) == 1 and sent == [row]
+    assert (await OutboxJob.get(id=row)).status == JobStatus.PENDING
     assert await outbox.dispatch_due(sent.append) == 0  # not re-sent while its message is in flight
 
 
@@ -80,7 +80,7 @@ async def test_embedded_worker_runs_jobs_in_process(db, settings, tmp_path):
         worker.wake.set()
 
         async def all_done():
-            return await OutboxJob.filter(id__in=[r.id for r in rows], status=JobStatus.DONE).count() == 5
+            return await OutboxJob.filter(id__in=rows, status=JobStatus.DONE).count() == 5
 
         await wait_for(all_done, what="embedded jobs")
         assert sorted(marker.read_text().split()) == ["0", "1", "2", "3", "4"]
@@ -160,7 +160,7 @@ async def test_worker_process_runs_jobs_from_the_broker(broker_world, tmp_path):
     proc = _start_worker(database_url, broker_url, queue)
     try:
         async def all_done():
-            return await OutboxJob.filter(id__in=[r.id for r in rows], status=JobStatus.DONE).count() == 20
+            return await OutboxJob.filter(id__in=rows, status=JobStatus.DONE).count() == 20
 
         await wait_for(all_done, timeout=40, what="jobs run by the worker process")
     finally:
@@ -179,12 +179,12 @@ async def test_killed_worker_loses_no_job(broker_world, tmp_path):
         await wait_for(lambda: asyncio.sleep(0, started.exists()), timeout=40, what="the job to start")
         first.kill()  # SIGKILL: no clean-up at all
         first.wait(timeout=10)
-        assert (await OutboxJob.get(id=row.id)).status == JobStatus.RUNNING
+        assert (await OutboxJob.get(id=row)).status == JobStatus.RUNNING
         gate.write_text("open")
         second = _start_worker(database_url, broker_url, queue, lease_seconds=2)
         try:
             async def done():
-                return (await OutboxJob.get(id=row.id)).status == JobStatus.DONE
+                return (await OutboxJob.get(id=row)).status == JobStatus.DONE
 
             await wait_for(done, timeout=40, what="the job to complete after the crash")
         finally:
@@ -192,7 +192,7 @@ async def test_killed_worker_loses_no_job(broker_world, tmp_path):
     finally:
         _stop(first)
     assert marker.read_text() == "completed\n"
-    assert (await OutboxJob.get(id=row.id)).attempts == 2
+    assert (await OutboxJob.get(id=row)).attempts == 2
 
 
 async def test_jobs_the_broker_refused_are_sent_again_at_the_next_sweep(db):
@@ -210,4 +210,4 @@ async def test_jobs_the_broker_refused_are_sent_again_at_the_next_sweep(db):
         await outbox.dispatch_due(broker_down_after_one)
     assert await OutboxJob.filter(dispatched_at__isnull=True).count() == 2
     assert await outbox.dispatch_due(sent.append) == 2  # the broker is back: sent at once
-    assert sorted(sent) == sorted(r.id for r in rows)
+    assert sorted(sent) == sorted(rows)

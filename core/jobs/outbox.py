@@ -16,6 +16,7 @@ before marking the row done will see it run again.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 import random
@@ -27,6 +28,7 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Q
 
+from leadwire.core.db import Statement
 from leadwire.core.jobs.models import JobStatus, OutboxJob
 
 log = logging.getLogger("leadwire.jobs")
@@ -73,6 +75,13 @@ def registered() -> dict[str, Handler]:
     return dict(_handlers)
 
 
+# A job written as a plain statement: a sale writes several in its transaction.
+_RECORD_JOB = Statement(
+    'INSERT INTO "outbox_job" ("name", "payload", "dedupe_key", "status", "attempts", "max_attempts", "run_after", '
+    '"lock_token", "last_error", "created_at") VALUES ($1, $2, $3, $4, 0, $5, $6, \'\', \'\', $7) RETURNING "id"'
+)
+
+
 async def enqueue(
     name: str,
     payload: dict[str, Any] | None = None,
@@ -81,24 +90,26 @@ async def enqueue(
     run_after: dt.datetime | None = None,
     max_attempts: int = 8,
     using_db=None,
-) -> OutboxJob:
-    """Record a job. With ``using_db`` it commits or rolls back with the caller's
-    transaction. The same ``dedupe_key`` twice returns the first job."""
+) -> int:
+    """Record a job; its id. With ``using_db`` it commits or rolls back with the
+    caller's transaction. The same ``dedupe_key`` twice returns the first job."""
     if name not in _handlers:
         raise ValueError(f"no job handler is registered as {name!r}")
+    conn = using_db or OutboxJob._meta.db
     if dedupe_key is not None:
-        existing = await OutboxJob.filter(dedupe_key=dedupe_key).using_db(using_db).first()
-        if existing is not None:
-            return existing
+        existing = await OutboxJob.filter(dedupe_key=dedupe_key).using_db(using_db).values_list("id", flat=True)
+        if existing:
+            return existing[0]
+    t = now()
     try:
-        return await OutboxJob.create(
-            name=name, payload=payload or {}, dedupe_key=dedupe_key, run_after=run_after or now(),
-            max_attempts=max_attempts, using_db=using_db,
+        [row] = await _RECORD_JOB.returning(
+            conn, name, json.dumps(payload or {}), dedupe_key, JobStatus.PENDING.value, max_attempts, run_after or t, t,
         )
+        return row["id"]
     except IntegrityError:
         if dedupe_key is None or using_db is not None:
             raise  # inside a transaction the caller must decide (PostgreSQL aborted it)
-        return await OutboxJob.get(dedupe_key=dedupe_key)
+        return (await OutboxJob.get(dedupe_key=dedupe_key)).id
 
 
 def backoff(attempts: int) -> dt.timedelta:
