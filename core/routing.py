@@ -285,6 +285,16 @@ _RECORD_SALE = db.Statement(
     'INSERT INTO "lead_sale" ("lead_id", "buyer_lead_id", "campaign_id", "account_id", "price_minor", "currency", '
     '"exclusive", "campaign_revision", "sold_at") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING "id"'
 )
+# The buyer's own copy of the lead: every column a new lead starts with
+# (tests compare it with the ORM's Lead.create of the same values).
+_COPY_FOR_BUYER = db.Statement(
+    'INSERT INTO "lead" ("account_id", "origin", "kind", "first_name", "last_name", "email", "phone", "postal_code", '
+    '"city", "state", "industry_id", "product_id", "data", "created_at", "sale_count", "sold_exclusively", '
+    '"request_hash", "consent_text", "consent_ip", "consent_user_agent", "consent_page_url", "value_minor", '
+    '"awaiting_assignment") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 0, $15, \'\', '
+    '\'\', \'\', \'\', \'\', 0, $15) RETURNING "id"'
+)
+_LEAD_DATA = Lead._meta.fields_map["data"]
 _STAMP_LAST_SOLD = db.Statement('UPDATE "campaign" SET "last_sold_at" = $2 WHERE "id" = $1')
 
 
@@ -311,27 +321,17 @@ async def _sell(
             if not await _COUNT_UNDER_CAP.rows_changed(conn, campaign.id, key, cap):
                 raise _SaleRefused(RoutingOutcome.CAP, key)
         # 3. The buyer's own copy, the sale, then the money.
-        buyer_lead = await Lead.create(
-            account_id=campaign.account_id,
-            origin=LeadOrigin.MARKETPLACE,
-            kind=lead.kind,
-            first_name=lead.first_name,
-            last_name=lead.last_name,
-            email=lead.email,
-            phone=lead.phone,
-            postal_code=lead.postal_code,
-            city=lead.city,
-            state=lead.state,
-            industry_id=lead.industry_id,
-            product_id=lead.product_id,
-            data=lead.data,
-            using_db=conn,
+        [buyer_lead] = await _COPY_FOR_BUYER.returning(
+            conn, campaign.account_id, LeadOrigin.MARKETPLACE.value, LeadKind(lead.kind).value, lead.first_name,
+            lead.last_name, lead.email, lead.phone, lead.postal_code, lead.city, lead.state, lead.industry_id,
+            lead.product_id, _LEAD_DATA.to_db_value(lead.data, Lead), utc_now(), False,
         )
+        buyer_lead_id = buyer_lead["id"]
         # Into the buyer's pipeline and assignment rules: a job committed with
         # the sale, run after it (core.workspace.entry), not in this transaction.
-        await enter_workspace(buyer_lead.id, conn)
+        await enter_workspace(buyer_lead_id, conn)
         [sale] = await _RECORD_SALE.returning(
-            conn, lead.id, buyer_lead.id, campaign.id, campaign.account_id, campaign.price_minor, campaign.currency,
+            conn, lead.id, buyer_lead_id, campaign.id, campaign.account_id, campaign.price_minor, campaign.currency,
             exclusive, campaign.revision, utc_now(),
         )
         sale_id = sale["id"]
@@ -341,10 +341,10 @@ async def _sell(
         # The courtesy copies (e-mail, SMS, CRM): committed with the sale or not at all.
         if campaign.channels:
             await delivery.schedule_deliveries(
-                sale_id=sale_id, account_id=campaign.account_id, buyer_lead_id=buyer_lead.id,
+                sale_id=sale_id, account_id=campaign.account_id, buyer_lead_id=buyer_lead_id,
                 channel_names=list(campaign.channels), conn=conn,
             )
-    return sale_id, buyer_lead.id
+    return sale_id, buyer_lead_id
 
 
 async def route_lead(lead_id: int, *, at: dt.datetime | None = None, reroute_unsold: bool = False) -> RoutingResult:

@@ -280,3 +280,29 @@ async def test_candidates_read_as_the_orm_reads_them(market):
     assert {k: type(v) for k, v in got.items()} == {k: type(v) for k, v in expected.items()}
     assert got["last_sold_at"] == TUESDAY_3PM_DETROIT and got["field_filters"] == {"move_size": ["studio"]}
     assert got["filter_enabled"] is True and got["exclusive"] is False and got["account_approved_at"] is not None
+
+
+async def test_the_buyers_copy_is_the_lead_the_orm_would_write(market):
+    """The buyer's copy is written by a plain statement (core/routing._COPY_FOR_BUYER):
+    every column must hold what Lead.create with the same values writes."""
+    offer = await market.offer(market.local, 2500)
+    _, owner = await market.partner()
+    await market.campaign(owner, offer)
+    lead = await market.lead(move_size="2br", note="piano")
+    result = await routing.route_lead(lead.id, at=TUESDAY_3PM_DETROIT)
+    [copy_id] = result.buyer_lead_ids
+    copy = await Lead.get(id=copy_id)
+    reference = await Lead.create(
+        account_id=copy.account_id, origin=copy.origin, kind=lead.kind, first_name=lead.first_name,
+        last_name=lead.last_name, email=lead.email, phone=lead.phone, postal_code=lead.postal_code, city=lead.city,
+        state=lead.state, industry_id=lead.industry_id, product_id=lead.product_id, data=lead.data,
+    )
+    reference = await Lead.get(id=reference.id)
+    skip = {"id", "created_at", "stage", "stage_id", "stage_entered_at", "assignee", "assignee_id", "assigned_at",
+            "assignment_method", "awaiting_assignment", "assignment_rule", "assignment_rule_id"}
+    columns = list(Lead._meta.fields_db_projection) + [f"{name}_id" for name in Lead._meta.fk_fields]
+    fields = [f for f in columns if f not in skip and f.removesuffix("_id") not in skip]
+    assert len(fields) >= 30
+    assert {f: getattr(copy, f) for f in fields} == {f: getattr(reference, f) for f in fields}
+    assert copy.data == lead.data and copy.origin.value == "marketplace"
+    assert abs(copy.created_at - now()) < dt.timedelta(minutes=1)
