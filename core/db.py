@@ -161,6 +161,42 @@ class Statement:
         return await conn.execute_query_dict(self.text(conn), list(values))
 
 
+class PlainRow:
+    """A row read for display: the model's attributes, no ORM behaviour."""
+
+    def __repr__(self) -> str:
+        return f"PlainRow({self.__dict__!r})"
+
+
+async def plain_rows(qs) -> list:
+    """The rows of ``qs`` (a tortoise QuerySet of one model) with every column
+    converted exactly as the ORM converts it, as PlainRow objects instead of
+    models: building a model costs ~15 µs a row, and a page of 50 leads is
+    read on every list request. For read-only paths that use attributes only.
+    A queryset that fetches related rows or annotations is run by the ORM."""
+    if qs._select_related or qs._prefetch_map or qs._prefetch_queries or qs._annotations:
+        return list(await qs)
+    qs._choose_db_if_not_chosen()
+    qs._make_query()
+    sql, values = qs.query.get_parameterized_sql()
+    _, records = await qs._db.execute_query(sql, values)
+    meta = qs.model._meta
+    native, plain, converted = meta.db_native_fields, meta.db_default_fields, meta.db_complex_fields
+    rows = []
+    new = object.__new__
+    for record in records:
+        values_by_attribute = {attribute: record[key] for key, attribute, _ in native}
+        for key, attribute, field in plain:
+            value = record[key]
+            values_by_attribute[attribute] = value if value is None else field.field_type(value)
+        for key, attribute, field in converted:
+            values_by_attribute[attribute] = field.to_python_value(record[key])
+        row = new(PlainRow)
+        row.__dict__ = values_by_attribute
+        rows.append(row)
+    return rows
+
+
 # -- the database going away -----------------------------------------------------------------
 
 UNAVAILABLE_MESSAGE = (

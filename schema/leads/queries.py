@@ -40,7 +40,7 @@ async def paginate_leads(
     """A page of leads; their sales fetched for the whole page when the query asks for them."""
     page = await paginate(
         qs, first=first, after=after, max_page_size=info.context.settings.max_page_size, to_node=Lead.from_row,
-        ascending=ascending,
+        ascending=ascending, plain=True,
     )
     if page.edges and selects(info, "edges", "node", "sale"):
         await prefetch_sales(info, [edge.node for edge in page.edges])

@@ -1,0 +1,62 @@
+"""The hot paths' plain database access (core/db.py): rows read without models
+give every attribute the ORM gives, and statements written once run on both
+databases. Runs on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from leadwire.core import db as lwdb
+from leadwire.core.identity import now
+from leadwire.core.models.identity import Account, AccountStatus
+from leadwire.core.models.leads import Lead, LeadOutcome, MarketStatus
+
+from factories import make_account
+
+
+def _attributes(row, model) -> dict:
+    names = list(model._meta.fields_db_projection) + [f"{n}_id" for n in model._meta.fk_fields]
+    return {n: getattr(row, n) for n in names}
+
+
+async def test_plain_rows_read_as_the_orm_reads(db):
+    account, owner = await make_account("Plain Co")
+    created = []
+    for i in range(5):
+        created.append(await Lead.create(
+            account_id=account.id, first_name=f"P{i}", data={"n": i, "nested": {"ok": True}, "list": [1, "2"]},
+            market_status=MarketStatus.SOLD if i % 2 else None, outcome=LeadOutcome.LOST if i == 3 else None,
+            closed_at=now() - dt.timedelta(days=i) if i == 3 else None, sold_exclusively=bool(i % 2), value_minor=i,
+        ))
+    qs = Lead.filter(account_id=account.id).order_by("-id")
+    models, plain = await qs, await lwdb.plain_rows(Lead.filter(account_id=account.id).order_by("-id"))
+    assert len(plain) == 5 and [type(r) for r in plain] == [lwdb.PlainRow] * 5
+    for m, p in zip(models, plain):
+        mine, orm = _attributes(p, Lead), _attributes(m, Lead)
+        assert mine == orm
+        assert {k: type(v) for k, v in mine.items()} == {k: type(v) for k, v in orm.items()}
+    assert plain[1].closed_at.tzinfo is not None and plain[1].outcome == LeadOutcome.LOST
+    assert plain[0].data == {"n": 4, "nested": {"ok": True}, "list": [1, "2"]}
+
+
+async def test_plain_rows_leave_related_reads_to_the_orm(db):
+    account, owner = await make_account("Related Co")
+    await Lead.create(account_id=account.id, first_name="R")
+    [row] = await lwdb.plain_rows(Lead.filter(account_id=account.id).select_related("account"))
+    assert isinstance(row, Lead) and row.account.name == "Related Co"
+
+
+async def test_a_statement_runs_on_either_database(db):
+    account, _ = await make_account("Statement Co")
+    await Account.filter(id=account.id).update(balance_minor=1000)
+    take = lwdb.Statement(
+        'UPDATE "account" SET "balance_minor" = "balance_minor" - $2 WHERE "id" = $1 AND "balance_minor" >= $2 '
+        'AND "status" = $3'
+    )
+    conn = Account._meta.db
+    assert "?2" in take.sqlite and "$2" not in take.sqlite and take.postgres.count("$2") == 2
+    assert await take.rows_changed(conn, account.id, 600, AccountStatus.ACTIVE.value) == 1
+    assert await take.rows_changed(conn, account.id, 600, AccountStatus.ACTIVE.value) == 0  # 400 left: refused
+    assert (await Account.get(id=account.id)).balance_minor == 400
+    read = lwdb.Statement('SELECT "balance_minor" FROM "account" WHERE "id" = $1')
+    assert await read.returning(conn, account.id) == [{"balance_minor": 400}]
