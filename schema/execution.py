@@ -37,7 +37,7 @@ from strawberry import relay
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
-_GENERAL, _LEAF, _OBJECT, _OBJECT_LIST, _NODE_ID = range(5)
+_GENERAL, _LEAF, _OBJECT, _OBJECT_LIST, _NODE_ID, _RESOLVER = range(6)
 # Values that cannot be awaitable: no need to ask (the check is most of a leaf's cost).
 _PLAIN_VALUES = frozenset({str, int, float, bool, datetime, date, Decimal})
 _NODE_ID_RESOLVER = relay.Node._id.__func__
@@ -76,6 +76,12 @@ class LeadwireExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self._plans: dict[tuple[GraphQLObjectType, int], tuple[Any, list]] = {}
         manager = self.middleware_manager
         self._short_path = not (manager and manager.middlewares)
+        # A plain synchronous resolver (no arguments, no field extension) is
+        # called directly, as strawberry's wrapper would call it, unless the
+        # schema has exception handlers (they wrap resolvers).
+        strawberry_schema = getattr(self.schema, "_strawberry_schema", None)
+        self._call_resolvers = strawberry_schema is not None and not strawberry_schema.exception_handlers
+        self._info_class = strawberry_schema.config.info_class if strawberry_schema is not None else None
 
     # -- executing an object's fields -------------------------------------------------------
 
@@ -121,6 +127,9 @@ class LeadwireExecutionContext(StrawberryGraphQLCoreExecutionContext):
                         results[response_name] = how.coerce_output_value(
                             relay.GlobalID(type_name=parent_type.name, node_id=str(node_id)))
                         continue
+                elif kind == _RESOLVER:
+                    result = self._resolve_directly(parent_type, source_value, path, response_name, details, how,
+                                                    position_context)
                 elif kind == _OBJECT:
                     result = self._plain_object(parent_type, source_value, path, response_name, details, how,
                                                 position_context)
@@ -154,6 +163,32 @@ class LeadwireExecutionContext(StrawberryGraphQLCoreExecutionContext):
             awaited = await gather_with_cancel(*(results[field] for field in awaitable_fields))
             results.update(zip(awaitable_fields, awaited, strict=True))
         return results
+
+    # -- plain resolvers ---------------------------------------------------------------------------
+
+    def _resolve_directly(self, parent_type, source, path, response_name, details, how, position_context):
+        """graphql-core's execute_field with strawberry's resolver wrapper left
+        out: the resolver gets what the wrapper would give it (the source as
+        self, root or parent; strawberry's Info) and its value is completed
+        and its errors handled by graphql-core as usual."""
+        func, takes_self, source_names, info_name, field_def, definition = how
+        field_path = Path(path, response_name, parent_type.name)
+        return_type = field_def.type
+        info = self.build_resolve_info(field_def, to_nodes(details), parent_type, field_path)
+        try:
+            kwargs = dict.fromkeys(source_names, source)
+            if info_name is not None:
+                kwargs[info_name] = self._info_class(_raw_info=info, _field=definition)
+            value = func(source, **kwargs) if takes_self else func(**kwargs)
+            if self.is_awaitable(value):
+                return self.complete_awaitable_value(return_type, details, info, field_path, value, position_context)
+            completed = self.complete_value(return_type, details, info, field_path, value, position_context)
+            if self.is_awaitable(completed):
+                return self._settle(completed, return_type, details, field_path)
+            return completed
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, details, field_path)
+            return None
 
     # -- plain objects and lists of them ------------------------------------------------------
 
@@ -260,6 +295,20 @@ class LeadwireExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if getattr(resolver, "__func__", None) is _NODE_ID_RESOLVER and not definition.extensions:
             inner, _ = _unwrap(field_def.type)
             return _NODE_ID, inner
+        if (
+            self._call_resolvers and definition is not None and definition.base_resolver is not None
+            and not definition.extensions and not definition.is_async and not definition.is_subscription
+            and not definition.base_resolver.arguments and callable(definition.base_resolver.wrapped_func)
+        ):
+            resolver = definition.base_resolver
+            source_names = tuple(
+                p.name for p in (resolver.parent_parameter, resolver.root_parameter) if p is not None
+            )
+            info_name = resolver.info_parameter.name if resolver.info_parameter is not None else None
+            return _RESOLVER, (
+                resolver.wrapped_func, resolver.self_parameter is not None, source_names, info_name, field_def,
+                definition,
+            )
         # Only strawberry's resolver of a field with no resolver and no field
         # extensions (permission classes are one) is a plain attribute read.
         if not getattr(field_def.resolve, "_is_default", False):

@@ -54,6 +54,28 @@ class Item(relay.Node):
     def broken(self) -> str:
         raise ValueError(f"broken {self.name}")
 
+    @strawberry.field
+    def labelled(self, info: strawberry.Info) -> str:
+        return f"{info.field_name}/{info.path.key}/{self.name}"
+
+    @strawberry.field
+    def deferred_price(self) -> Price | None:
+        # A synchronous resolver handing back an awaitable (as a DataLoader's load does).
+        async def later():
+            await asyncio.sleep(0)
+            return self.price
+
+        return later()
+
+    @strawberry.field
+    def broken_later(self) -> str:
+        async def fail():
+            raise ValueError(f"broken later {self.name}")
+
+        return fail()
+
+    reversed_name: str = strawberry.field(resolver=lambda root: root.name[::-1])
+
 
 @strawberry.type
 class Shelf:
@@ -110,7 +132,10 @@ async def _both(query: str) -> tuple[dict, dict]:
     return results[0], results[1]
 
 
-FULL_ITEM = "id name note colour madeAt price { amountMinor currency } requiredPrice { amountMinor } tags computed later"
+FULL_ITEM = (
+    "id name note colour madeAt price { amountMinor currency } requiredPrice { amountMinor } tags computed later "
+    "labelled alias: labelled deferredPrice { currency } reversedName"
+)
 
 
 @pytest.mark.parametrize(
@@ -150,6 +175,9 @@ FULL_ITEM = "id name note colour madeAt price { amountMinor currency } requiredP
         # a resolver that raises, among plain fields, in every item
         (Shelf(items=[_item(1), _item(2)], maybe_items=[_item(3)], required_items=[], label="j"),
          '{ shelf(name: "s") { items { name broken } maybeItems { id broken } } }'),
+        # a synchronous resolver's awaitable that fails, in a non-null field
+        (Shelf(items=[_item(1)], maybe_items=[_item(2)], required_items=[], label="o"),
+         '{ shelf(name: "s") { label maybeItems { id brokenLater } } }'),
         # a list that is not a list, an object that is not its type
         (Shelf(items="not a list", maybe_items=None, required_items=[], label="k"),
          '{ shelf(name: "s") { label items { id } } }'),
@@ -164,7 +192,7 @@ async def test_short_path_answers_what_graphql_core_answers(shelf, query):
     SHELVES["s"] = shelf
     general, short = await _both(query)
     assert short == general
-    if shelf.label in {"d", "f", "f2", "g", "h", "i", "j", "k", "l"}:
+    if shelf.label in {"d", "f", "f2", "g", "h", "i", "j", "k", "l", "o"}:
         assert general["errors"], "this case is meant to exercise an error path"
 
 
