@@ -12,6 +12,7 @@ import bisect
 import math
 from dataclasses import dataclass
 from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 EARTH_RADIUS_MILES = 3958.7613
 
@@ -23,7 +24,7 @@ class ZipInfo:
     state: str
     latitude: float
     longitude: float
-    time_zone: str
+    time_zone: str  # an IANA zone, or "" when the data has none (or one that is not a zone)
     area_codes: tuple[str, ...]
 
 
@@ -38,6 +39,19 @@ class _Table:
     band_lon: tuple[float, ...]
     band_zips: tuple[str, ...]
     states_by_area_code: dict[str, frozenset[str]]
+
+
+@lru_cache(maxsize=None)
+def _zone(name: str) -> str:
+    """``name`` if it is a time zone this machine knows, else "": the ZIP data
+    has at least one city name where a zone belongs (99634: "Napakiak")."""
+    if not name:
+        return ""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ""
+    return name
 
 
 @lru_cache(maxsize=1)
@@ -55,7 +69,7 @@ def _table() -> _Table:
             state=row["state"],
             latitude=float(row["lat"]),
             longitude=float(row["long"]),
-            time_zone=row.get("timezone") or "",
+            time_zone=_zone(row.get("timezone") or ""),
             area_codes=tuple(row.get("area_codes") or ()),
         )
         by_zip[info.zip_code] = info
