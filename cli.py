@@ -76,14 +76,16 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from leadwire.admin_ui.build import ensure_built
 
     admin_ui = ensure_built()
-    print(f"Leadwire {__version__} on http://{args.host}:{args.port}/graphql  ({_describe(settings)})", flush=True)
+    where = f"inherited socket {args.fd}" if args.fd is not None else f"http://{args.host}:{args.port}"
+    print(f"Leadwire {__version__} on {where}/graphql  ({_describe(settings)})", flush=True)
     if admin_ui:
-        print(f"Admin UI on http://{args.host}:{args.port}/admin", flush=True)
+        print(f"Admin UI on {where}/admin", flush=True)
     uvicorn.run(
         "leadwire.app:app_from_environment",
         factory=True,
         host=args.host,
         port=args.port,
+        fd=args.fd,
         reload=args.reload,
         workers=None if args.reload else args.workers,
         log_level=args.log_level,
@@ -255,6 +257,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "LEADWIRE_BROKER_URL) it uses ./leadwire.sqlite3, migrates it, and runs jobs in-process.")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    p.add_argument("--fd", type=int, default=None,
+                   help="serve on this already-listening socket instead of --host/--port (a supervisor's or "
+                   "systemd's socket activation): connections wait in its backlog until the server is up")
     p.add_argument("--reload", action="store_true", help="restart when code changes (development)")
     p.add_argument("--workers", type=int, default=1, help="API processes (default 1); each runs its own sweeper")
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"],

@@ -120,12 +120,6 @@ def test_the_build_refuses_an_operation_the_schema_does_not_have(tmp_path):
 # -- the browser suite ------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def built_ui():
     from leadwire.admin_ui import build
@@ -146,33 +140,42 @@ def built_ui():
     return UI / "dist"
 
 
-def _wait_up(url: str, proc, log, what: str) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except urllib.error.HTTPError:
-            return  # it answers
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                log.seek(0)
-                pytest.fail(f"{what} did not start: {log.read()[-3000:]}", pytrace=False)
-            time.sleep(0.2)
+def _listening_socket() -> socket.socket:
+    """A socket already listening on a free loopback port, handed to a child
+    server (``--fd``): connections made before the child is up wait in its
+    backlog, so there is nothing to poll for."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _first_answer(url: str, proc, log, what: str) -> None:
+    """Block until the child answers its first request (it queued in the
+    socket's backlog), or fail with its log if it died instead."""
+    try:
+        urllib.request.urlopen(url, timeout=120).close()
+    except urllib.error.HTTPError:
+        pass  # it answers
+    except OSError as exc:
+        proc.kill()
+        log.seek(0)
+        pytest.fail(f"{what} did not answer ({exc}): {log.read()[-3000:]}", pytrace=False)
 
 
 @pytest.fixture(scope="module")
 def fake_stripe(tmp_path_factory):
     """tests/fake_stripe.py on its own loopback port: the card gateway the server is configured with."""
     work = tmp_path_factory.mktemp("fake-stripe")
-    port = _free_port()
+    sock = _listening_socket()
     code = ("import sys, uvicorn; sys.path.insert(0, %r); from fake_stripe import FakeStripe; "
-            "uvicorn.run(FakeStripe().app, host='127.0.0.1', port=%d, log_level='warning')") % (str(ROOT / "tests"), port)
-    with open(work / "stripe.log", "w+") as log:
-        proc = subprocess.Popen([sys.executable, "-c", code], stdout=log, stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}"
-        _wait_up(base + "/v1/none", proc, log, "the fake Stripe")
+            "uvicorn.run(FakeStripe().app, fd=%d, log_level='warning')") % (str(ROOT / "tests"), sock.fileno())
+    with sock, open(work / "stripe.log", "w+") as log:
+        proc = subprocess.Popen([sys.executable, "-c", code], stdout=log, stderr=subprocess.STDOUT,
+                                pass_fds=[sock.fileno()])
+        base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        _first_answer(base + "/v1/none", proc, log, "the fake Stripe")
         yield base
         proc.terminate()
         proc.wait(timeout=30)
@@ -194,12 +197,12 @@ def server(built_ui, fake_stripe, tmp_path_factory):
     command = [sys.executable, "-m", "leadwire"]
     demo = subprocess.run(command + ["demo"], cwd=work, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert demo.returncode == 0, demo.stderr
-    port = _free_port()
-    with open(work / "server.log", "w+") as log:
-        proc = subprocess.Popen(command + ["serve", "--port", str(port), "--log-level", "warning"], cwd=work, env=env,
-                                stdout=log, stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}"
-        _wait_up(f"{base}/healthz", proc, log, "the server")
+    sock = _listening_socket()
+    with sock, open(work / "server.log", "w+") as log:
+        proc = subprocess.Popen(command + ["serve", "--fd", str(sock.fileno()), "--log-level", "warning"], cwd=work,
+                                env=env, stdout=log, stderr=subprocess.STDOUT, pass_fds=[sock.fileno()])
+        base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        _first_answer(f"{base}/healthz", proc, log, "the server")
         yield base
         proc.send_signal(signal.SIGTERM)
         try:
