@@ -390,7 +390,11 @@ async def submit_storm(world: World, urls: list[str], n_leads: int, rng: random.
                 await asyncio.sleep(0.2)
             s.finished_at = time.monotonic()
 
-    limits = httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency * 2)
+    # A pooled connection is dropped after 2 s idle: uvicorn closes idle ones at
+    # 5 s, httpx's default is also 5 s, and a request sent on a connection the
+    # server is closing at that moment gets no answer (a ReadError seen once in CI).
+    limits = httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency * 2,
+                          keepalive_expiry=2.0)
     # Generous: on a shared 2-core machine a queued request can wait long; a time-out is not what is tested.
     async with httpx.AsyncClient(timeout=httpx.Timeout(120, connect=10), limits=limits) as http:
         await asyncio.gather(*(one(s, http) for s in order))
@@ -490,7 +494,7 @@ async def chaos(world: World, urls: list[str], rng: random.Random, stop: asyncio
                     "returnId": payload["returnRequest"]["id"], "decision": "APPROVE" if approve else "DECLINE",
                     "note": "checked in the storm"}})
 
-    async with httpx.AsyncClient(timeout=120) as http:
+    async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(keepalive_expiry=2.0)) as http:
         await asyncio.gather(partners(http), partners(http), funds(http), returns(http))
     return out
 
@@ -499,7 +503,7 @@ async def replenish(world: World, urls: list[str], amount_minor: int = 20_000) -
     """Between phases: every campaign resumed on its widest filter, every buyer
     topped up (over the API, as partners and the operator would), so the next
     phase sells again (capped buyers stay capped; the uncapped ones buy)."""
-    async with httpx.AsyncClient(timeout=120) as http:
+    async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(keepalive_expiry=2.0)) as http:
         for c in world.campaigns:
             campaign = gid("Campaign", c["id"])
             for token, query, variables in (
