@@ -178,6 +178,8 @@ async def submit_lead(
                 data=data,
                 market_status=MarketStatus.DUPLICATE if duplicate else MarketStatus.RECEIVED,
                 duplicate_of_id=duplicate.id if duplicate else None,
+                # Received at ``at``: the duplicate window is measured on the same clock.
+                created_at=at,
                 idempotency_key=submission.idempotency_key,
                 request_hash=submission.fingerprint(),
                 consent_text=consent_text,
