@@ -35,7 +35,7 @@ async def _delivery_attempts(delivery_ids: list[int]) -> list[list[DeliveryAttem
     return [by_delivery[i] for i in delivery_ids]
 
 
-async def _sales_by_buyer_lead(lead_ids: list[int]):
+async def sales_of_buyer_leads(lead_ids: list[int]):
     """Each buyer lead's sale as the GraphQL type, campaign included: two
     plain statements (the sales, then their few campaigns), each campaign
     built once. Through the ORM these were the largest part of a lead list's
@@ -145,7 +145,7 @@ class Loaders:
     # The sale of a buyer's lead the resolver already found visible.
     @cached_property
     def sale_of_buyer_lead(self) -> DataLoader:
-        return DataLoader(load_fn=_sales_by_buyer_lead)
+        return DataLoader(load_fn=sales_of_buyer_leads)
 
     @cached_property
     def sale(self) -> DataLoader:

@@ -15,7 +15,10 @@ import strawberry
 from strawberry import relay
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from leadwire.schema.execution import LeadwireExecutionContext
+from leadwire.schema.execution import LeadwireExecutionContext, prefetched
+
+NOT_FETCHED = object()
+RESOLVER_CALLS: list[str] = []
 
 
 @strawberry.enum
@@ -75,6 +78,21 @@ class Item(relay.Node):
         return fail()
 
     reversed_name: str = strawberry.field(resolver=lambda root: root.name[::-1])
+    # What a list resolver may have fetched for its whole page (as Lead.sale).
+    _best_price: strawberry.Private[object] = NOT_FETCHED
+
+    @strawberry.field
+    @prefetched("_best_price", NOT_FETCHED)
+    def best_price(self, info: strawberry.Info) -> Price | None:
+        if self._best_price is not NOT_FETCHED:
+            return self._best_price
+        RESOLVER_CALLS.append(f"{info.field_name}:{self.name}")
+        return Price(amount_minor=-1, currency=info.field_name)
+
+    @strawberry.field
+    @prefetched("_best_price", NOT_FETCHED)
+    def required_best_price(self) -> Price:
+        return self.price if self._best_price is NOT_FETCHED else self._best_price
 
 
 @strawberry.type
@@ -183,6 +201,17 @@ FULL_ITEM = (
          '{ shelf(name: "s") { label items { id } } }'),
         (Shelf(items=[Price(amount_minor=1, currency="USD")], maybe_items=None, required_items=[], label="l"),
          '{ shelf(name: "s") { items { id } } }'),
+        # prefetched resolvers: fetched (a price, or None), not fetched (the resolver runs), a wrong type,
+        # null on the non-null one (bubbles to the nullable list item), a refused scalar below one
+        (Shelf(items=[_item(1, _best_price=Price(amount_minor=7, currency="USD")), _item(2, _best_price=None),
+                      _item(3)], maybe_items=None, required_items=[], label="p"),
+         '{ shelf(name: "s") { items { id bestPrice { amountMinor currency } b: bestPrice { currency } '
+         'requiredBestPrice { amountMinor } } } }'),
+        (Shelf(items=[], maybe_items=[_item(1, _best_price=None), _item(2, _best_price=_item(5)),
+                                      _item(3, _best_price=Price(amount_minor=NotAnInt(), currency="USD")),
+                                      _item(4, _best_price=Price(amount_minor=4, currency="USD"))],
+               required_items=[], label="q"),
+         '{ shelf(name: "s") { maybeItems { id requiredBestPrice { amountMinor } bestPrice { currency } } } }'),
         # skip and include
         (Shelf(items=[_item(1)], maybe_items=None, required_items=[], label="m"),
          '{ shelf(name: "s") { label @skip(if: true) items { id @include(if: false) name note @include(if: true) } } }'),
@@ -192,8 +221,19 @@ async def test_short_path_answers_what_graphql_core_answers(shelf, query):
     SHELVES["s"] = shelf
     general, short = await _both(query)
     assert short == general
-    if shelf.label in {"d", "f", "f2", "g", "h", "i", "j", "k", "l", "o"}:
+    if shelf.label in {"d", "f", "f2", "g", "h", "i", "j", "k", "l", "o", "q"}:
         assert general["errors"], "this case is meant to exercise an error path"
+
+
+async def test_a_prefetched_value_is_read_without_calling_the_resolver():
+    SHELVES["s"] = Shelf(items=[_item(1, _best_price=Price(amount_minor=7, currency="USD")), _item(2, _best_price=None),
+                                _item(3)], maybe_items=None, required_items=[], label="r")
+    RESOLVER_CALLS.clear()
+    r = await SHORT.execute('{ shelf(name: "s") { items { bestPrice { amountMinor currency } } } }')
+    assert r.errors is None
+    assert [i["bestPrice"] for i in r.data["shelf"]["items"]] == [
+        {"amountMinor": 7, "currency": "USD"}, None, {"amountMinor": -1, "currency": "bestPrice"}]
+    assert RESOLVER_CALLS == ["bestPrice:item 3"]  # only where nothing was fetched
 
 
 async def test_node_ids_are_strawberrys():

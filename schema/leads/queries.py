@@ -43,7 +43,7 @@ async def paginate_leads(
         ascending=ascending, plain=True,
     )
     if page.edges and selects(info, "edges", "node", "sale"):
-        await prefetch_sales(info, [edge.node for edge in page.edges])
+        await prefetch_sales([edge.node for edge in page.edges])
     return page
 
 
