@@ -110,3 +110,25 @@ async def test_a_client_that_leaves_mid_request_is_not_an_error(live_server, cap
         await writer.wait_closed()
         await asyncio.sleep(0.3)  # let the server notice
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], [r.getMessage() for r in caplog.records]
+
+
+def test_answers_are_encoded_as_json_whatever_they_hold():
+    """The view encodes with orjson and falls back to the standard encoder for
+    what orjson refuses; either way the client reads back what was sent."""
+    import json
+
+    from leadwire.app import LeadwireGraphQL
+
+    view = LeadwireGraphQL(load_settings({"LEADWIRE_SECRET_KEY": TEST_SECRET}))
+    ordinary = {"data": {"leads": {"edges": [{"node": {"city": "Zürich", "n": 1, "ok": True, "x": None,
+                                                        "f": 1.5, "s": "\u2028 \"quoted\" \\ </script>"}}]}}}
+    refused_by_orjson = [
+        {"errors": [{"message": "bad text \ud800 echoed"}]},  # a lone surrogate
+        {"data": {"big": 2**70}},  # over 64 bits
+    ]
+    for data in [ordinary, *refused_by_orjson]:
+        encoded = view.encode_json(data)
+        assert isinstance(encoded, str)  # websockets send it as a text frame
+        assert json.loads(encoded) == data
+    # key order is the selection order
+    assert list(json.loads(view.encode_json({"b": 1, "a": 2}))) == ["b", "a"]
