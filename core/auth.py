@@ -20,6 +20,7 @@ from tortoise.transactions import in_transaction
 
 from leadwire.core import passwords
 from leadwire.core.access import Viewer, require_operator
+from leadwire.core.db import Statement
 from leadwire.core.errors import DomainError, ErrorCode, not_found
 from leadwire.core.identity import check_name, now
 from leadwire.core.models.identity import (
@@ -211,26 +212,21 @@ _CREDENTIAL_SQL = (
     'a."status" AS account_status, p."email" AS email, p."name" AS name, p."time_zone" AS time_zone '
     'FROM "{table}" c JOIN "membership" m ON m."id" = c."membership_id" '
     'JOIN "account" a ON a."id" = m."account_id" JOIN "person" p ON p."id" = m."person_id" '
-    'WHERE c."token_hash" = {mark} AND c."revoked_at" IS NULL'
+    'WHERE c."token_hash" = $1 AND c."revoked_at" IS NULL'
 )
-_CREDENTIAL_QUERIES = {
-    (kind, dialect): _CREDENTIAL_SQL.format(
-        table=table, extra=extra, mark="$1" if dialect == "postgres" else "?"
-    )
+_CREDENTIAL_STATEMENTS = {
+    kind: Statement(_CREDENTIAL_SQL.format(table=table, extra=extra))
     for kind, table, extra in (
         ("session", "session", 'c."csrf_token" AS csrf_token'),
         ("api_token", "api_token", 'c."last_used_at" AS last_used_at'),
     )
-    for dialect in ("postgres", "sqlite")
 }
 
 
 async def _credential(kind: str, model, token: str, t: datetime) -> dict | None:
     """The live credential's row (with what a Viewer needs), or None: unknown,
     revoked, expired, barred member or account not active."""
-    conn = model._meta.db
-    dialect = "postgres" if conn.capabilities.dialect == "postgres" else "sqlite"
-    rows = await conn.execute_query_dict(_CREDENTIAL_QUERIES[(kind, dialect)], [token_hash(token)])
+    rows = await _CREDENTIAL_STATEMENTS[kind].returning(model._meta.db, token_hash(token))
     if not rows:
         return None
     row = rows[0]

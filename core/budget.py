@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from leadwire.core.db import Statement
 from leadwire.core.models.identity import QueryBudget
 
 
@@ -31,16 +32,14 @@ class Charge:
 
 
 # max(full_at, now) + cost, and the charge only while that stays within the
-# window. CASE rather than GREATEST/MAX: the same SQL on both databases.
-_CHARGE = (
+# window. CASE rather than GREATEST/MAX, CAST rather than ::float8: the same
+# SQL on both databases.
+_CHARGE = Statement(
     'UPDATE "query_budget" SET "full_at" = (CASE WHEN "full_at" > {t} THEN "full_at" ELSE {t} END) + {c} '
-    'WHERE "key" = {k} AND (CASE WHEN "full_at" > {t} THEN "full_at" ELSE {t} END) + {c} - {t} <= {w} '
-    'RETURNING "full_at"'
+    'WHERE "key" = $3 AND (CASE WHEN "full_at" > {t} THEN "full_at" ELSE {t} END) + {c} - {t} <= {w} '
+    'RETURNING "full_at"'.format(
+        t="CAST($1 AS DOUBLE PRECISION)", c="CAST($2 AS DOUBLE PRECISION)", w="CAST($4 AS DOUBLE PRECISION)")
 )
-_CHARGE_SQL = {
-    "postgres": _CHARGE.format(t="$1::float8", c="$2::float8", k="$3", w="$4::float8"),
-    "sqlite": _CHARGE.format(t="?1", c="?2", k="?3", w="?4"),
-}
 
 
 async def charge(key: str, cost: int, *, capacity: int, restore_rate: float, at: float | None = None) -> Charge:
@@ -51,9 +50,8 @@ async def charge(key: str, cost: int, *, capacity: int, restore_rate: float, at:
     per_point = 1.0 / restore_rate
     window = capacity * per_point
     conn = QueryBudget._meta.db
-    sql = _CHARGE_SQL["postgres" if conn.capabilities.dialect == "postgres" else "sqlite"]
     for _ in range(3):
-        rows = await conn.execute_query_dict(sql, [float(t), cost * per_point, key, window + 1e-9])
+        rows = await _CHARGE.returning(conn, float(t), cost * per_point, key, window + 1e-9)
         if rows:
             full_at = float(rows[0]["full_at"])
             return Charge(True, cost, _points_left(full_at, t, capacity, restore_rate), capacity, restore_rate)
