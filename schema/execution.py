@@ -34,7 +34,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 
-from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, is_leaf_type
+from graphql import (
+    GraphQLBoolean, GraphQLID, GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLString, is_leaf_type,
+)
 from graphql.execution.executor import to_nodes
 from graphql.pyutils import Path, Undefined, gather_with_cancel
 from strawberry import relay
@@ -43,6 +45,9 @@ from strawberry.schema.schema_converter import GraphQLCoreConverter
 
 _GENERAL, _LEAF, _OBJECT, _OBJECT_LIST, _NODE_ID, _RESOLVER, _PREFETCHED = range(7)
 _PREFETCHED_MARK = "_leadwire_prefetched"
+# graphql-core's String and ID return a str, and Boolean a bool, unchanged
+# (serialize_string, serialize_id, serialize_boolean): no call needed for them.
+_AS_IS = {GraphQLString: str, GraphQLID: str, GraphQLBoolean: bool}
 
 
 def prefetched(attribute: str, missing: object):
@@ -124,8 +129,11 @@ class LeadwireExecutionContext(StrawberryGraphQLCoreExecutionContext):
             for response_name, details, kind, how in cached[1]:
                 result = Undefined
                 if kind == _LEAF:
-                    attribute, leaf_type, nullable = how
+                    attribute, leaf_type, nullable, as_is = how
                     value = getattr(source_value, attribute, Undefined)
+                    if type(value) is as_is:  # what the scalar would return unchanged
+                        results[response_name] = value
+                        continue
                     if value is None:
                         if nullable:
                             results[response_name] = None
@@ -356,7 +364,7 @@ class LeadwireExecutionContext(StrawberryGraphQLCoreExecutionContext):
         attribute = definition.python_name
         inner, nullable = _unwrap(field_def.type)
         if is_leaf_type(inner):
-            return _LEAF, (attribute, inner, nullable)
+            return _LEAF, (attribute, inner, nullable, _AS_IS.get(inner))
         if isinstance(inner, GraphQLObjectType):
             return _OBJECT, (attribute, field_def, inner, nullable)
         if isinstance(inner, GraphQLList):

@@ -10,6 +10,7 @@ from tortoise.expressions import Q
 from tortoise.models import Model
 
 from leadwire.core.access import Viewer, visible_deliveries, visible_leads
+from leadwire.core.db import JoinedOne, plain_rows
 from leadwire.core.models import marketplace as m
 from leadwire.core.models.delivery import Delivery, DeliveryAttempt
 from leadwire.core.models.identity import Account, Membership
@@ -35,42 +36,53 @@ async def _delivery_attempts(delivery_ids: list[int]) -> list[list[DeliveryAttem
     return [by_delivery[i] for i in delivery_ids]
 
 
-async def sales_of_buyer_leads(lead_ids: list[int]):
-    """Each buyer lead's sale as the GraphQL type, campaign included: two
-    plain statements (the sales, then their few campaigns), each campaign
-    built once. Through the ORM these were the largest part of a lead list's
-    time after the page itself. The ids are the caller's visible leads (the
-    sale of a buyer lead is its owner's)."""
-    from leadwire.schema.marketplace.types import Campaign, LeadSale, Money
+# What a page of buyer leads reads of each one's sale, joined to the page
+# (core.db.plain_rows) so that the sales cost no round trip of their own.
+SALE_OF_BUYER_LEAD = JoinedOne(
+    model=m.LeadSale, on="buyer_lead_id", attribute="sale",
+    fields=("price_minor", "currency", "exclusive", "sold_at", "campaign_id"),
+)
 
-    if not lead_ids:
-        return []
-    conn = m.LeadSale._meta.db
+
+async def _campaigns(ids) -> dict:
+    """The GraphQL campaigns of these ids, each built once, in one statement."""
+    from leadwire.schema.marketplace.types import Campaign
+
+    ids = list(ids)
+    if not ids:
+        return {}
+    conn = m.Campaign._meta.db
     mark = (lambda i: f"${i}") if conn.capabilities.dialect == "postgres" else (lambda i: "?")
     _, rows = await conn.execute_query(
-        'SELECT "buyer_lead_id", "price_minor", "currency", "exclusive", "sold_at", "campaign_id" FROM "lead_sale" '
-        f'WHERE "buyer_lead_id" IN ({", ".join(mark(i) for i in range(1, len(lead_ids) + 1))})',
-        list(lead_ids),
+        f'SELECT * FROM "campaign" WHERE "id" IN ({", ".join(mark(i) for i in range(1, len(ids) + 1))})', ids,
     )
-    campaign_ids = list({row[5] for row in rows})
-    campaigns: dict[int, Campaign] = {}
-    if campaign_ids:
-        _, campaign_rows = await conn.execute_query(
-            f'SELECT * FROM "campaign" WHERE "id" IN ({", ".join(mark(i) for i in range(1, len(campaign_ids) + 1))})',
-            campaign_ids,
+    campaigns = (Campaign.from_row(m.Campaign._init_from_db(**dict(row))) for row in rows)
+    return {campaign.id: campaign for campaign in campaigns}
+
+
+async def sales_from_rows(rows: list) -> list:
+    """GraphQL sales from plain sale rows (SALE_OF_BUYER_LEAD's fields; None
+    stays None), their campaigns read in one statement."""
+    from leadwire.schema.marketplace.types import LeadSale, Money
+
+    campaigns = await _campaigns({row.campaign_id for row in rows if row is not None})
+    return [
+        None if row is None else LeadSale(
+            price=Money(amount_minor=row.price_minor, currency=row.currency), exclusive=row.exclusive,
+            sold_at=row.sold_at, campaign=campaigns[row.campaign_id],
         )
-        for row in campaign_rows:
-            campaign = Campaign.from_row(m.Campaign._init_from_db(**dict(row)))
-            campaigns[campaign.id] = campaign
-    sold_at = m.LeadSale._meta.fields_map["sold_at"].to_python_value
-    sales = {
-        lead_id: LeadSale(
-            price=Money(amount_minor=price, currency=currency), exclusive=bool(exclusive), sold_at=sold_at(at),
-            campaign=campaigns[campaign_id],
-        )
-        for lead_id, price, currency, exclusive, at, campaign_id in rows
-    }
-    return [sales.get(i) for i in lead_ids]
+        for row in rows
+    ]
+
+
+async def sales_of_buyer_leads(lead_ids: list[int]):
+    """Each buyer lead's sale as the GraphQL type, campaign included. The ids
+    are the caller's visible leads (the sale of a buyer lead is its owner's)."""
+    if not lead_ids:
+        return []
+    wanted = set(lead_ids)
+    rows = {row.buyer_lead_id: row for row in await plain_rows(m.LeadSale.filter(buyer_lead_id__in=wanted))}
+    return await sales_from_rows([rows.get(i) for i in lead_ids])
 
 
 async def _products_by_industry(industry_ids: list[int]) -> list[list[m.Product]]:

@@ -18,7 +18,7 @@ from strawberry import relay
 from strawberry.types.nodes import SelectedField
 from tortoise.queryset import QuerySet
 
-from leadwire.core.db import plain_rows
+from leadwire.core.db import JoinedOne, plain_rows
 from leadwire.core.errors import DomainError, ErrorCode
 
 T = TypeVar("T")
@@ -80,17 +80,18 @@ async def paginate(
     to_node: Callable[[list], Awaitable[list]] | Callable[[object], object],
     ascending: bool = False,
     plain: bool = False,
+    joined: JoinedOne | None = None,
 ) -> Connection:
     """Newest first (``id`` descending), or oldest first with ``ascending``.
     ``plain``: ``to_node`` reads attributes only, so the page is read as plain
-    rows (core.db.plain_rows), not models."""
+    rows (core.db.plain_rows), not models, with ``joined``'s row on each."""
     size = check_page_size(first, max_page_size)
     page_qs = qs
     if after is not None:
         cursor = _decode_cursor(after)
         page_qs = page_qs.filter(id__gt=cursor) if ascending else page_qs.filter(id__lt=cursor)
     page_qs = page_qs.order_by("id" if ascending else "-id").limit(size + 1)
-    rows = await plain_rows(page_qs) if plain else await page_qs
+    rows = await plain_rows(page_qs, joined=joined) if plain else await page_qs
     has_next = len(rows) > size
     rows = rows[:size]
     nodes = [to_node(r) for r in rows]

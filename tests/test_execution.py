@@ -43,6 +43,7 @@ class Item(relay.Node):
     price: Price | None
     required_price: Price
     tags: list[str]
+    on_sale: bool = False
 
     @strawberry.field
     def computed(self) -> str:
@@ -151,7 +152,7 @@ async def _both(query: str) -> tuple[dict, dict]:
 
 
 FULL_ITEM = (
-    "id name note colour madeAt price { amountMinor currency } requiredPrice { amountMinor } tags computed later "
+    "id name note onSale colour madeAt price { amountMinor currency } requiredPrice { amountMinor } tags computed later "
     "labelled alias: labelled deferredPrice { currency } reversedName"
 )
 
@@ -212,6 +213,10 @@ FULL_ITEM = (
                                       _item(4, _best_price=Price(amount_minor=4, currency="USD"))],
                required_items=[], label="q"),
          '{ shelf(name: "s") { maybeItems { id requiredBestPrice { amountMinor } bestPrice { currency } } } }'),
+        # values the scalars convert (an int for a String and a Boolean, a float for an ID field's sibling)
+        (Shelf(items=[_item(1, name=5, on_sale=1), _item(2, name=True, on_sale=0.0), _item(3, on_sale=True)],
+               maybe_items=None, required_items=[], label="s"),
+         '{ shelf(name: "s") { items { id name onSale } } }'),
         # skip and include
         (Shelf(items=[_item(1)], maybe_items=None, required_items=[], label="m"),
          '{ shelf(name: "s") { label @skip(if: true) items { id @include(if: false) name note @include(if: true) } } }'),

@@ -46,6 +46,49 @@ async def test_plain_rows_leave_related_reads_to_the_orm(db):
     assert isinstance(row, Lead) and row.account.name == "Related Co"
 
 
+async def test_a_joined_row_reads_as_the_orm_reads_it(db):
+    """A page of buyer leads read with each one's sale in the same statement
+    (SALE_OF_BUYER_LEAD on the lead list): every sale attribute as the ORM
+    gives it, None for a lead with no sale, and the page itself unchanged,
+    also when the queryset joins a table of its own (a rep's visible leads)."""
+    from leadwire.core.access import visible_leads
+    from leadwire.core.models.marketplace import Campaign, Industry, LeadSale, Offer, Product
+    from leadwire.schema.loaders import SALE_OF_BUYER_LEAD
+
+    from factories import make_lead, make_user, viewer_for
+
+    account, owner = await make_account("Joined Co")
+    rep = await make_user(owner)
+    industry = await Industry.create(schema_key="moving", name="Moving")
+    product = await Product.create(industry=industry, name="Local moving")
+    offer = await Offer.create(product=product, name="Shared", price_minor=2500)
+    campaign = await Campaign.create(account=account, offer=offer, product=product, name="Joined campaign")
+    leads = [await make_lead(account.id, assignee=rep if i % 3 else None, first_name=f"J{i}") for i in range(6)]
+    for i, lead in enumerate(leads):
+        if i != 2:  # one lead (assigned to the rep) was never sold: imported, say
+            # lead_id (the marketplace's original) differs from buyer_lead_id (the buyer's copy): the join is on the copy
+            await LeadSale.create(lead_id=leads[(i + 1) % 6].id, buyer_lead_id=lead.id, campaign_id=campaign.id,
+                                  account_id=account.id, price_minor=1000 + i, currency="USD", exclusive=bool(i % 2),
+                                  campaign_revision=1)
+    sales = {s.buyer_lead_id: s for s in await LeadSale.all()}
+    for viewer in (owner, await viewer_for(rep)):
+        def page():
+            return visible_leads(viewer).order_by("-id")
+
+        orm, plain = await page(), await lwdb.plain_rows(page(), joined=SALE_OF_BUYER_LEAD)
+        assert [r.id for r in plain] == [m.id for m in orm] and len(plain) == (6 if viewer.is_owner else 4)
+        for m, p in zip(orm, plain):
+            assert _attributes(p, Lead) == _attributes(m, Lead)
+            sale = sales.get(m.id)
+            if sale is None:
+                assert p.sale is None
+                continue
+            mine = {n: getattr(p.sale, n) for n in SALE_OF_BUYER_LEAD.fields}
+            theirs = {n: getattr(sale, n) for n in SALE_OF_BUYER_LEAD.fields}
+            assert mine == theirs
+            assert {k: type(v) for k, v in mine.items()} == {k: type(v) for k, v in theirs.items()}
+
+
 async def test_a_statement_runs_on_either_database(db):
     account, _ = await make_account("Statement Co")
     await Account.filter(id=account.id).update(balance_minor=1000)

@@ -10,7 +10,8 @@ from strawberry.types import Info
 
 from leadwire.core import access
 from leadwire.core.reports.history import search_leads
-from leadwire.schema.leads.types import Lead, prefetch_sales
+from leadwire.schema.leads.types import Lead
+from leadwire.schema.loaders import SALE_OF_BUYER_LEAD, sales_from_rows
 from leadwire.schema.permissions import IsSignedIn
 from leadwire.schema.relay import Connection, decode_id, paginate, selects
 from leadwire.schema.workspace.lead_fields import apply_lead_filters
@@ -37,13 +38,23 @@ async def lead_connection(
 async def paginate_leads(
     info: Info, qs, *, first: int | None, after: str | None, ascending: bool = False
 ) -> Connection[Lead]:
-    """A page of leads; their sales fetched for the whole page when the query asks for them."""
+    """A page of leads; when the query asks for their sales, each lead's sale
+    is read with it (one statement) and their campaigns in one more."""
+    with_sales = selects(info, "edges", "node", "sale")
+    sale_rows: list = []
+
+    def to_node(row) -> Lead:
+        if with_sales:
+            sale_rows.append(row.sale)
+        return Lead.from_row(row)
+
     page = await paginate(
-        qs, first=first, after=after, max_page_size=info.context.settings.max_page_size, to_node=Lead.from_row,
-        ascending=ascending, plain=True,
+        qs, first=first, after=after, max_page_size=info.context.settings.max_page_size, to_node=to_node,
+        ascending=ascending, plain=True, joined=SALE_OF_BUYER_LEAD if with_sales else None,
     )
-    if page.edges and selects(info, "edges", "node", "sale"):
-        await prefetch_sales([edge.node for edge in page.edges])
+    if with_sales:
+        for edge, sale in zip(page.edges, await sales_from_rows(sale_rows)):
+            edge.node._sale = sale
     return page
 
 

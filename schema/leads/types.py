@@ -15,7 +15,6 @@ from leadwire.core.models.leads import Lead as LeadRow
 from leadwire.core.models.leads import LeadOrigin as CoreLeadOrigin
 from leadwire.core.models.leads import MarketStatus as CoreMarketStatus
 from leadwire.schema.execution import prefetched
-from leadwire.schema.loaders import sales_of_buyer_leads
 from leadwire.schema.workspace.lead_fields import LeadWorkspaceFields
 
 if TYPE_CHECKING:
@@ -28,15 +27,6 @@ LeadOrigin = strawberry.enum(CoreLeadOrigin, name="LeadOrigin")
 MarketStatus = strawberry.enum(CoreMarketStatus, name="MarketStatus")
 MarketplaceTypes = "leadwire.schema.marketplace.types"
 NOT_FETCHED = object()
-
-
-async def prefetch_sales(leads: list["Lead"]) -> None:
-    """Fill in the sales of a page of leads in one round (see ``Lead.sale``):
-    called directly, not through the DataLoader, whose futures and batch task
-    per key cost more than the statements for a page of 50."""
-    sales = await sales_of_buyer_leads([lead.id for lead in leads])
-    for lead, sale in zip(leads, sales):
-        lead._sale = sale
 
 
 @strawberry.type(description="A lead as the account works it.")
@@ -104,8 +94,8 @@ class Lead(LeadWorkspaceFields, relay.Node):
     @strawberry.field(description="For a lead bought through a campaign: the sale (price, time, campaign).")
     @prefetched("_sale", NOT_FETCHED)
     def sale(self, info: Info) -> Annotated["LeadSale", strawberry.lazy(MarketplaceTypes)] | None:
-        # A list prefetches its page's sales (prefetch_sales): then this is a
-        # plain value, with no coroutine and no DataLoader round per lead.
+        # A list reads its page's sales with the page (schema.leads.queries):
+        # then this is a plain value, with no coroutine and no DataLoader round per lead.
         if self._sale is not NOT_FETCHED:
             return self._sale
         return info.context.loaders.sale_of_buyer_lead.load(self.id)
