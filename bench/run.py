@@ -127,6 +127,12 @@ def rows_from(results: dict) -> list[tuple[str, str, str, str, str]]:
                          f"{fmt(vs_peer, 3)} of PostGraphile, {vs_ceiling:.3f} of asyncpg ceiling",
                          "≥ 1× PostGraphile, ≥ 0.5 of ceiling",
                          verdict(vs_peer, 1, True) + "; " + verdict(vs_ceiling, 0.5, True)))
+        cpu = read.get("in_process_cpu")
+        if cpu:
+            rows.append(("Latest 50 leads, CPU per request in-process (ASGI, lowest of runs), ms",
+                         fmt(cpu["latest_50_ms"], 2),
+                         f"`{{ __typename }}` {fmt(cpu['typename_ms'], 2)} ms (client and bare route "
+                         f"{fmt(cpu['client_and_bare_route_ms'], 2)} ms taken off both)", "", ""))
     reports = results.get("reports", {}).get("results")
     if reports:
         leads = results["reports"].get("leads", 0)
