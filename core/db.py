@@ -213,8 +213,9 @@ async def plain_rows(qs, *, joined: JoinedOne | None = None) -> list:
     converted exactly as the ORM converts it, as PlainRow objects instead of
     models: building a model costs ~15 µs a row, and a page of 50 leads is
     read on every list request. For read-only paths that use attributes only.
-    A queryset that fetches related rows or annotations is run by the ORM
-    (and cannot take ``joined``)."""
+    A queryset narrowed with ``.only(...)`` reads and converts those fields
+    only. A queryset that fetches related rows or annotations is run by the
+    ORM (and cannot take ``joined``)."""
     if qs._select_related or qs._prefetch_map or qs._prefetch_queries or qs._annotations:
         if joined is not None:
             raise ValueError("plain_rows: joined needs a plain queryset")
@@ -235,7 +236,7 @@ async def plain_rows(qs, *, joined: JoinedOne | None = None) -> list:
         joined_converters = _converters(other, set(joined.fields), prefix="_joined_")
     sql, values = query.get_parameterized_sql()
     _, records = await qs._db.execute_query(sql, values)
-    converters = _converters(meta)
+    converters = _converters(meta, set(qs._fields_for_select) if qs._fields_for_select else None)
     rows = [_plain(record, converters) for record in records]
     if joined is not None:
         for row, record in zip(rows, records):

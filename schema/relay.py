@@ -81,16 +81,20 @@ async def paginate(
     ascending: bool = False,
     plain: bool = False,
     joined: JoinedOne | None = None,
+    fields: tuple[str, ...] | None = None,
 ) -> Connection:
     """Newest first (``id`` descending), or oldest first with ``ascending``.
     ``plain``: ``to_node`` reads attributes only, so the page is read as plain
-    rows (core.db.plain_rows), not models, with ``joined``'s row on each."""
+    rows (core.db.plain_rows), not models, with ``joined``'s row on each and
+    only ``fields`` (all when None) read."""
     size = check_page_size(first, max_page_size)
     page_qs = qs
     if after is not None:
         cursor = _decode_cursor(after)
         page_qs = page_qs.filter(id__gt=cursor) if ascending else page_qs.filter(id__lt=cursor)
     page_qs = page_qs.order_by("id" if ascending else "-id").limit(size + 1)
+    if fields is not None:
+        page_qs = page_qs.only(*fields)
     rows = await plain_rows(page_qs, joined=joined) if plain else await page_qs
     has_next = len(rows) > size
     rows = rows[:size]

@@ -39,6 +39,22 @@ async def test_plain_rows_read_as_the_orm_reads(db):
     assert plain[0].data == {"n": 4, "nested": {"ok": True}, "list": [1, "2"]}
 
 
+async def test_a_narrowed_page_reads_its_fields_as_the_orm_does_and_feeds_the_lead_type(db):
+    """A lead page reads only Lead.ROW_FIELDS: those attributes as the ORM
+    gives them, no others, and they are all the GraphQL type reads."""
+    from leadwire.schema.leads.types import Lead as LeadType
+
+    account, owner = await make_account("Narrow Co")
+    for i in range(3):
+        await Lead.create(account_id=account.id, first_name=f"N{i}", data={"n": i}, consent_text="long consent")
+    orm = await Lead.filter(account_id=account.id).order_by("-id")
+    plain = await lwdb.plain_rows(Lead.filter(account_id=account.id).order_by("-id").only(*LeadType.ROW_FIELDS))
+    for m, p in zip(orm, plain, strict=True):
+        assert set(vars(p)) == set(LeadType.ROW_FIELDS)
+        assert vars(p) == {n: getattr(m, n) for n in LeadType.ROW_FIELDS}
+        assert LeadType.from_row(p) == LeadType.from_row(m)  # from_row reads nothing else
+
+
 async def test_plain_rows_leave_related_reads_to_the_orm(db):
     account, owner = await make_account("Related Co")
     await Lead.create(account_id=account.id, first_name="R")

@@ -50,7 +50,7 @@ async def paginate_leads(
 
     page = await paginate(
         qs, first=first, after=after, max_page_size=info.context.settings.max_page_size, to_node=to_node,
-        ascending=ascending, plain=True, joined=SALE_OF_BUYER_LEAD if with_sales else None,
+        ascending=ascending, plain=True, joined=SALE_OF_BUYER_LEAD if with_sales else None, fields=Lead.ROW_FIELDS,
     )
     if with_sales:
         for edge, sale in zip(page.edges, await sales_from_rows(sale_rows)):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, ClassVar
 
 import strawberry
 from strawberry import relay
@@ -52,6 +52,14 @@ class Lead(LeadWorkspaceFields, relay.Node):
     _industry_id: strawberry.Private[int | None]
     _product_id: strawberry.Private[int | None]
     _sale: strawberry.Private[object] = NOT_FETCHED
+
+    # What from_row reads: a page of leads reads these columns only (not the
+    # consent record, the request hash...: a third of the row).
+    ROW_FIELDS: ClassVar[tuple[str, ...]] = (
+        "id", "origin", "kind", "first_name", "last_name", "email", "phone", "postal_code", "city", "state",
+        "created_at", "data", "market_status", "assignee_id", "industry_id", "product_id",
+        *LeadWorkspaceFields.ROW_FIELDS,
+    )
 
     @classmethod
     def from_row(cls, r: LeadRow) -> Lead:

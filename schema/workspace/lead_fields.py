@@ -5,7 +5,7 @@ filters on them."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import strawberry
 from strawberry.types import Info
@@ -34,6 +34,11 @@ class LeadWorkspaceFields:
     _assignment_method: strawberry.Private[str | None]
     _assignment_rule_id: strawberry.Private[int | None]
     _assigned_at: strawberry.Private[dt.datetime | None]
+
+    ROW_FIELDS: ClassVar[tuple[str, ...]] = (
+        "closed_at", "awaiting_assignment", "account_id", "stage_id", "outcome", "lost_reason_id", "value_minor",
+        "assignment_method", "assignment_rule_id", "assigned_at",
+    )
 
     @staticmethod
     def workspace_values(r: Any) -> dict[str, Any]:
