@@ -42,6 +42,7 @@ from graphql.pyutils import Path, Undefined, gather_with_cancel
 from strawberry import relay
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 
 _GENERAL, _LEAF, _OBJECT, _OBJECT_LIST, _NODE_ID, _RESOLVER, _PREFETCHED = range(7)
 _PREFETCHED_MARK = "_leadwire_prefetched"
@@ -90,6 +91,15 @@ def _node_id_attribute(cls: type) -> str | None:
     return attribute
 
 
+def _by_class_alone(is_type_of) -> bool:
+    """Whether ``is_type_of`` is the one strawberry gives a type that
+    implements interfaces: for a value that is not ``strawberry.cast``, its
+    answer depends on the value's class alone (isinstance against the type and
+    its interfaces, or the generic it is concrete of). A type's own
+    ``is_type_of`` is asked every time."""
+    return getattr(is_type_of, "__qualname__", "").endswith("_get_is_type_of.<locals>.is_type_of")
+
+
 def _unwrap(t) -> tuple[Any, bool]:
     return (t.of_type, False) if isinstance(t, GraphQLNonNull) else (t, True)
 
@@ -108,6 +118,9 @@ class LeadwireExecutionContext(StrawberryGraphQLCoreExecutionContext):
         strawberry_schema = getattr(self.schema, "_strawberry_schema", None)
         self._call_resolvers = strawberry_schema is not None and not strawberry_schema.exception_handlers
         self._info_class = strawberry_schema.config.info_class if strawberry_schema is not None else None
+        # (object type, Python class) pairs strawberry's own is_type_of accepted
+        # (see _by_class_alone): the next value of that class needs no resolve info.
+        self._known_types: set[tuple[GraphQLObjectType, type]] = set()
 
     # -- executing an object's fields -------------------------------------------------------
 
@@ -241,10 +254,14 @@ class LeadwireExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if value is Undefined or self.is_awaitable(value):
             return Undefined
         field_path = Path(path, response_name, parent_type.name)
-        if object_type.is_type_of is not None:
+        if object_type.is_type_of is not None and (
+            (object_type, type(value)) not in self._known_types or getattr(value, TYPE_CAST_ATTRIBUTE, None) is not None
+        ):
             info = self.build_resolve_info(field_def, to_nodes(details), parent_type, field_path)
             if object_type.is_type_of(value, info) is not True:
                 return Undefined
+            if _by_class_alone(object_type.is_type_of) and getattr(value, TYPE_CAST_ATTRIBUTE, None) is None:
+                self._known_types.add((object_type, type(value)))
         fields = self._subfields(object_type, details)
         if fields is None:
             return Undefined

@@ -44,6 +44,7 @@ class Item(relay.Node):
     required_price: Price
     tags: list[str]
     on_sale: bool = False
+    twin: Item | None = None  # a Node type's object field: is_type_of is asked
 
     @strawberry.field
     def computed(self) -> str:
@@ -217,6 +218,12 @@ FULL_ITEM = (
         (Shelf(items=[_item(1, name=5, on_sale=1), _item(2, name=True, on_sale=0.0), _item(3, on_sale=True)],
                maybe_items=None, required_items=[], label="s"),
          '{ shelf(name: "s") { items { id name onSale } } }'),
+        # an object field of a type with is_type_of: accepted, then a value of the same class cast to another
+        # type (refused), then not of its type at all
+        (Shelf(items=[_item(1, twin=_item(11)), _item(2, twin=strawberry.cast(Price, _item(12))),
+                      _item(3, twin=_item(13)), _item(4, twin=Price(amount_minor=1, currency="USD"))],
+               maybe_items=None, required_items=[], label="t"),
+         '{ shelf(name: "s") { items { id twin { id name } } } }'),
         # skip and include
         (Shelf(items=[_item(1)], maybe_items=None, required_items=[], label="m"),
          '{ shelf(name: "s") { label @skip(if: true) items { id @include(if: false) name note @include(if: true) } } }'),
@@ -226,7 +233,7 @@ async def test_short_path_answers_what_graphql_core_answers(shelf, query):
     SHELVES["s"] = shelf
     general, short = await _both(query)
     assert short == general
-    if shelf.label in {"d", "f", "f2", "g", "h", "i", "j", "k", "l", "o", "q"}:
+    if shelf.label in {"d", "f", "f2", "g", "h", "i", "j", "k", "l", "o", "q", "t"}:
         assert general["errors"], "this case is meant to exercise an error path"
 
 
