@@ -224,6 +224,12 @@ FULL_ITEM = (
                       _item(3, twin=_item(13)), _item(4, twin=Price(amount_minor=1, currency="USD"))],
                maybe_items=None, required_items=[], label="t"),
          '{ shelf(name: "s") { items { id twin { id name } } } }'),
+        # a run of String/Boolean leaves read together: null on a nullable one (fine), on a non-null one (the item
+        # is null), a missing attribute, an int where a Boolean goes
+        (Shelf(items=[], maybe_items=[_item(1), _item(2, name=None), _item(3, on_sale=None), _item(4, on_sale=2),
+                                      Item.__new__(Item)],
+               required_items=[], label="u"),
+         '{ shelf(name: "s") { maybeItems { name note onSale n2: name } } }'),
         # skip and include
         (Shelf(items=[_item(1)], maybe_items=None, required_items=[], label="m"),
          '{ shelf(name: "s") { label @skip(if: true) items { id @include(if: false) name note @include(if: true) } } }'),
@@ -233,7 +239,7 @@ async def test_short_path_answers_what_graphql_core_answers(shelf, query):
     SHELVES["s"] = shelf
     general, short = await _both(query)
     assert short == general
-    if shelf.label in {"d", "f", "f2", "g", "h", "i", "j", "k", "l", "o", "q", "t"}:
+    if shelf.label in {"d", "f", "f2", "g", "h", "i", "j", "k", "l", "o", "q", "t", "u"}:
         assert general["errors"], "this case is meant to exercise an error path"
 
 
