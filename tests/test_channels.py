@@ -37,6 +37,9 @@ WEBHOOK_SECRET = "whsec-0123456789abcdef"
 
 
 def plugins_toml(tmp_path, smtp_port: int = 1, twilio: str = "http://127.0.0.1:1", hubspot: str = "http://127.0.0.1:1"):
+    # Timeouts short enough for the "hang" case (its server sleeps 5 s), long
+    # enough that a loaded CI machine still connects to a loopback server in
+    # time: at 0.5 s an SMS attempt once "timed out connecting" on PostgreSQL's pass.
     path = tmp_path / "plugins.toml"
     path.write_text(f"""
 [plugin.email_channel]
@@ -51,10 +54,10 @@ account_sid = "{SID}"
 auth_token = "{TOKEN}"
 from_number = "+13135550100"
 base_url = "{twilio}"
-timeout_seconds = 0.5
+timeout_seconds = 2.0
 
 [plugin.webhook_channel]
-timeout_seconds = 0.5
+timeout_seconds = 2.0
 
 [plugin.hubspot_channel]
 base_url = "{hubspot}"
