@@ -21,9 +21,9 @@ graphql-core's own ``execute_field`` instead, so errors and null propagation
 are exactly graphql-core's; reading an attribute twice is harmless. Fields
 with resolvers, arguments or directives always go through it, except two kinds
 of resolver: a plain synchronous one is called directly (without strawberry's
-resolver wrapper), and a *prefetched*
-one (``@prefetched``: a list resolver filled in its value for the whole page)
-is read off the source like a plain object field when the value is there.
+resolver wrapper), and a *prefetched* one (``@prefetched``: a list resolver
+filled in its value for the whole page) is read off the source like a plain
+object field when the value is there.
 """
 
 from __future__ import annotations
@@ -65,6 +65,8 @@ def prefetched(attribute: str, missing: object):
         return func
 
     return mark
+
+
 # Values that cannot be awaitable: no need to ask (the check is most of a leaf's cost).
 _PLAIN_VALUES = frozenset({str, int, float, bool, datetime, date, Decimal})
 _NODE_ID_RESOLVER = relay.Node._id.__func__
@@ -254,14 +256,15 @@ class LeadwireExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if value is Undefined or self.is_awaitable(value):
             return Undefined
         field_path = Path(path, response_name, parent_type.name)
-        if object_type.is_type_of is not None and (
-            (object_type, type(value)) not in self._known_types or getattr(value, TYPE_CAST_ATTRIBUTE, None) is not None
-        ):
-            info = self.build_resolve_info(field_def, to_nodes(details), parent_type, field_path)
-            if object_type.is_type_of(value, info) is not True:
-                return Undefined
-            if _by_class_alone(object_type.is_type_of) and getattr(value, TYPE_CAST_ATTRIBUTE, None) is None:
-                self._known_types.add((object_type, type(value)))
+        if object_type.is_type_of is not None:
+            cast = getattr(value, TYPE_CAST_ATTRIBUTE, None)
+            known = (object_type, type(value))
+            if cast is not None or known not in self._known_types:
+                info = self.build_resolve_info(field_def, to_nodes(details), parent_type, field_path)
+                if object_type.is_type_of(value, info) is not True:
+                    return Undefined
+                if cast is None and _by_class_alone(object_type.is_type_of):
+                    self._known_types.add(known)
         fields = self._subfields(object_type, details)
         if fields is None:
             return Undefined
