@@ -81,7 +81,8 @@ async def sales_of_buyer_leads(lead_ids: list[int]):
     if not lead_ids:
         return []
     wanted = set(lead_ids)
-    rows = {row.buyer_lead_id: row for row in await plain_rows(m.LeadSale.filter(buyer_lead_id__in=wanted))}
+    sales = m.LeadSale.filter(buyer_lead_id__in=wanted).only("buyer_lead_id", *SALE_OF_BUYER_LEAD.fields)
+    rows = {row.buyer_lead_id: row for row in await plain_rows(sales)}
     return await sales_from_rows([rows.get(i) for i in lead_ids])
 
 
